@@ -1,0 +1,44 @@
+"""Alembic environment: the schema changes only through the revisions in migrations/versions."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+import registry.models  # noqa: F401  (registers every table on Base.metadata)
+from registry.db.base import Base
+from registry.db.session import make_engine
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite can only ALTER via table copies
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def main() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run_migrations(connection)
+        return
+    url = config.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = make_engine(url or "")
+    with engine.connect() as conn:
+        run_migrations(conn)
+    engine.dispose()
+
+
+main()

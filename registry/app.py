@@ -1,0 +1,64 @@
+"""The FastAPI application: routers, the error handler, metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from registry.errors import PatchhubError, error_body
+from registry.metrics import RequestMetrics
+from registry.resources.artifacts.router import router as artifacts_router
+from registry.resources.health.router import router as health_router
+from registry.resources.models.router import router as models_router
+from registry.resources.namespaces.router import router as namespaces_router
+from registry.resources.uploads.router import router as uploads_router
+from registry.runtime import Runtime, build_runtime
+from registry.settings import Settings, get_settings
+
+log = logging.getLogger("patchhub")
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or build_runtime(settings or get_settings())
+    app = FastAPI(
+        title="patchhub",
+        version="0.1.0",
+        description="Registry for model weights and weight patches (RWS signatures, LAPP-pruned models).",
+    )
+    app.state.runtime = runtime
+    app.state.metrics = RequestMetrics()
+    app.middleware("http")(app.state.metrics.middleware)
+    for router in (health_router, namespaces_router, models_router, artifacts_router, uploads_router):
+        app.include_router(router)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PatchhubError)
+    async def patchhub_error(_request: Request, exc: PatchhubError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.error, exc.detail), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        return JSONResponse(error_body("invalid", problems), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = "not_found" if exc.status_code == 404 else "http_error"
+        return JSONResponse(error_body(error, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("internal_error", "an unexpected error occurred"), status_code=500)

@@ -1,0 +1,169 @@
+"""``patchhub-server``: run the service, manage the database, namespaces, tokens and garbage."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import timedelta
+
+import click
+from sqlalchemy import func, select
+
+from registry.db import migrate
+from registry.db.session import transaction
+from registry.models import ApiToken, Role
+from registry.runtime import Runtime, build_runtime
+from registry.settings import Settings, get_settings
+
+
+def _runtime() -> Runtime:
+    return build_runtime(get_settings())
+
+
+@click.group()
+def main() -> None:
+    """patchhub registry service."""
+
+
+@main.command()
+@click.option("--host", default=None, help="interface to listen on (default PATCHHUB_HOST or 127.0.0.1)")
+@click.option("--port", default=None, type=int, help="port (default PATCHHUB_PORT or 8000)")
+def serve(host: str | None, port: int | None) -> None:
+    """Migrate the database and serve the API (embedded default: SQLite + local blobs, no setup)."""
+    import uvicorn
+
+    from registry.app import create_app
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    migrate.upgrade(settings.resolved_database_url)
+    runtime = build_runtime(settings)
+    token_file = _bootstrap_admin_token(runtime)
+    click.echo(f"patchhub listening on http://{host}:{port}  (OpenAPI docs: http://{host}:{port}/docs)")
+    click.echo(f"database: {_redact(settings.resolved_database_url)}   blobs: {settings.resolved_blob_url}")
+    if token_file:
+        click.echo(f"first start: an admin token was written to {token_file} (readable by you only)")
+    uvicorn.run(create_app(runtime=runtime), host=host, port=port, log_level="info")
+
+
+def _bootstrap_admin_token(runtime: Runtime) -> str | None:
+    """On a database without tokens, create an admin token and store it in a private file."""
+    from registry.auth.tokens import create_token
+
+    with transaction(runtime.session_factory) as session:
+        if session.scalar(select(func.count()).select_from(ApiToken)):
+            return None
+        _token, secret = create_token(session, "bootstrap-admin", Role.admin, None)
+    path = runtime.settings.data_dir / "admin-token"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return str(path)
+
+
+def _redact(url: str) -> str:
+    # Never print a password that may sit in the database URL.
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic revisions in migrations/)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head")
+def db_upgrade(revision: str) -> None:
+    settings = get_settings()
+    migrate.upgrade(settings.resolved_database_url, revision)
+    click.echo(f"database at {revision}: {_redact(settings.resolved_database_url)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    migrate.downgrade(get_settings().resolved_database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.group()
+def namespace() -> None:
+    """Namespaces (teams or users that own models)."""
+
+
+@namespace.command("create")
+@click.argument("name")
+@click.option("--description", default="")
+def namespace_create(name: str, description: str) -> None:
+    from registry.resources.namespaces.service import create_namespace
+
+    with transaction(_runtime().session_factory) as session:
+        create_namespace(session, name, description)
+    click.echo(f"namespace {name} created")
+
+
+@main.group()
+def token() -> None:
+    """API tokens (stored hashed; the secret is printed once)."""
+
+
+@token.command("create")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default="read")
+@click.option("--namespace", "namespace_name", default=None, help="scope to one namespace (default: all)")
+def token_create(name: str, role: str, namespace_name: str | None) -> None:
+    from registry.resources.namespaces.service import issue_token
+
+    with transaction(_runtime().session_factory) as session:
+        row, secret = issue_token(session, name, Role(role), namespace_name)
+        token_id = row.id
+    click.echo(
+        f"token {token_id} ({role} on {namespace_name or 'all namespaces'}); store it now, it is not kept:"
+    )
+    click.echo(secret)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    from registry.resources.namespaces.service import get_token, revoke_token
+
+    with transaction(_runtime().session_factory) as session:
+        revoke_token(session, get_token(session, token_id))
+    click.echo(f"token {token_id} revoked")
+
+
+@token.command("list")
+def token_list() -> None:
+    from registry.resources.namespaces.service import list_tokens, namespace_name
+
+    with transaction(_runtime().session_factory) as session:
+        for row in list_tokens(session):
+            state = "revoked" if row.revoked_at else "active"
+            scope = namespace_name(session, row.namespace_id) or "*"
+            click.echo(f"{row.id}\t{row.name}\t{row.role.value}\t{scope}\t{row.prefix}...\t{state}")
+
+
+@main.command()
+@click.option("--grace-minutes", type=int, default=None, help="keep unreferenced bytes younger than this")
+@click.option("--dry-run", is_flag=True)
+def gc(grace_minutes: int | None, dry_run: bool) -> None:
+    """Delete blobs no artifact uses, expired uploads and stale staged bytes."""
+    from registry.storage.gc import collect_garbage
+
+    settings: Settings = get_settings()
+    runtime = _runtime()
+    grace = timedelta(minutes=settings.gc_grace_minutes if grace_minutes is None else grace_minutes)
+    report = collect_garbage(runtime.session_factory, runtime.store, grace, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for key, value in dataclasses.asdict(report).items():
+        click.echo(f"{verb} {key}: {value}" if key != "bytes_freed" else f"{key}: {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Error types carrying their HTTP status; one handler renders them as ``{"error", "detail"}``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class PatchhubError(Exception):
+    status_code: ClassVar[int] = 500
+    error: ClassVar[str] = "internal_error"
+
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class Invalid(PatchhubError):
+    status_code = 422
+    error = "invalid"
+
+
+class BadRequest(PatchhubError):
+    status_code = 400
+    error = "bad_request"
+
+
+class Unauthorized(PatchhubError):
+    status_code = 401
+    error = "unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(PatchhubError):
+    status_code = 403
+    error = "forbidden"
+
+
+class NotFound(PatchhubError):
+    status_code = 404
+    error = "not_found"
+
+
+class Conflict(PatchhubError):
+    status_code = 409
+    error = "conflict"
+
+
+class PreconditionFailed(PatchhubError):
+    status_code = 412
+    error = "precondition_failed"
+
+
+class PayloadTooLarge(PatchhubError):
+    status_code = 413
+    error = "payload_too_large"
+
+
+class RangeNotSatisfiable(PatchhubError):
+    status_code = 416
+    error = "range_not_satisfiable"
+
+
+def error_body(error: str, detail: str) -> dict[str, Any]:
+    return {"error": error, "detail": detail}
+
+
+def responses(*errors: type[PatchhubError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the errors a route can return."""
+    return {
+        e.status_code: {"description": e.error, "model": None, "content": {"application/json": {}}}
+        for e in errors
+    }

@@ -1,0 +1,19 @@
+"""ORM models, one file per aggregate. Importing this package registers every table on Base.metadata."""
+
+from registry.models.artifact import Alias, Artifact, ArtifactParent
+from registry.models.model import Model
+from registry.models.namespace import Namespace
+from registry.models.token import ApiToken, Role
+from registry.models.upload import Upload, UploadPart
+
+__all__ = [
+    "Alias",
+    "ApiToken",
+    "Artifact",
+    "ArtifactParent",
+    "Model",
+    "Namespace",
+    "Role",
+    "Upload",
+    "UploadPart",
+]

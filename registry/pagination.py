@@ -1,0 +1,27 @@
+"""Opaque keyset page tokens (the last row's integer id, base64url encoded)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from registry.errors import Invalid
+
+MAX_PAGE_SIZE = 200
+
+
+def encode_page_token(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str | None) -> int | None:
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix != "id":
+            raise ValueError(raw)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Invalid("page_token is not a token this service issued") from None

@@ -1,0 +1,261 @@
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from registry.deps import PrincipalDep, RuntimeDep, SessionDep
+from registry.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    RangeNotSatisfiable,
+    Unauthorized,
+    responses,
+)
+from registry.models import Role
+from registry.models.artifact import ArtifactKind
+from registry.resources.artifacts import service
+from registry.resources.artifacts.schemas import (
+    AliasOut,
+    AliasSet,
+    ArtifactOut,
+    ArtifactPage,
+    MetadataPatch,
+    TensorIndexOut,
+)
+from registry.resources.models.service import find_model
+from registry.storage.ingest import Ingest
+from registry.storage.keys import blob_key
+from registry.storage.ranges import parse_range
+from registry.storage.streaming import ingest_request_body
+
+router = APIRouter(prefix="/v1", tags=["artifacts"])
+AUTH_ERRORS = (Unauthorized, Forbidden)
+METADATA_HEADER = "X-Patchhub-Metadata"
+
+
+def parse_metadata_header(value: str | None) -> dict[str, Any]:
+    if not value:
+        return {}
+    try:
+        meta = json.loads(value)
+    except json.JSONDecodeError:
+        raise Invalid(f"{METADATA_HEADER} must be a JSON object") from None
+    if not isinstance(meta, dict):
+        raise Invalid(f"{METADATA_HEADER} must be a JSON object")
+    return meta
+
+
+@router.put(
+    "/models/{namespace}/{name}/artifacts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ArtifactOut,
+    responses=responses(*AUTH_ERRORS, NotFound, Invalid, PayloadTooLarge),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def upload_artifact(
+    request: Request,
+    namespace: str,
+    name: str,
+    kind: ArtifactKind,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    sha256: Annotated[str | None, Query(description="the client's sha256 of the file; checked")] = None,
+    parent: Annotated[list[str] | None, Query(description="lineage: parent artifact ids")] = None,
+    x_patchhub_metadata: Annotated[str | None, Header(description="user metadata, a JSON object")] = None,
+) -> ArtifactOut:
+    """Upload a safetensors file as the model's next version, streamed: the body is never held in memory."""
+    meta = service.check_metadata(parse_metadata_header(x_patchhub_metadata))
+    ns, model = await run_in_threadpool(find_model, session, namespace, name)
+    principal.require(Role.write, ns)
+    parents = await run_in_threadpool(service.check_parents, session, parent or [])
+    ingest = await run_in_threadpool(
+        Ingest,
+        runtime.store,
+        runtime.header_limits,
+        expected_sha256=sha256,
+        max_bytes=runtime.settings.max_upload_bytes,
+    )
+    stored = await ingest_request_body(request, ingest)
+
+    def register() -> ArtifactOut:
+        artifact = service.register_artifact(session, model, stored, kind=kind, meta=meta, parents=parents)
+        return service.artifact_out(session, ns, model, artifact)
+
+    return await run_in_threadpool(register)
+
+
+@router.get(
+    "/models/{namespace}/{name}/artifacts",
+    response_model=ArtifactPage,
+    responses=responses(*AUTH_ERRORS, NotFound, Invalid),
+)
+def list_artifacts(
+    namespace: str,
+    name: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    kind: ArtifactKind | None = None,
+    page_size: int = 50,
+    page_token: str | None = None,
+) -> ArtifactPage:
+    ns, model = find_model(session, namespace, name)
+    principal.require(Role.read, ns)
+    rows, next_token = service.list_artifacts(session, model, kind, page_size, page_token)
+    return ArtifactPage(
+        items=[service.artifact_out(session, ns, model, a) for a in rows], next_page_token=next_token
+    )
+
+
+@router.get(
+    "/models/{namespace}/{name}/artifacts/{ref}",
+    response_model=ArtifactOut,
+    responses=responses(*AUTH_ERRORS, NotFound),
+)
+def get_artifact_by_ref(
+    namespace: str, name: str, ref: str, session: SessionDep, principal: PrincipalDep
+) -> ArtifactOut:
+    """Resolve a version (``3``, ``v3``) or an alias (``latest``, ``prod``) to its artifact."""
+    ns, model = find_model(session, namespace, name)
+    principal.require(Role.read, ns)
+    return service.artifact_out(session, ns, model, service.resolve_ref(session, model, ref))
+
+
+@router.get(
+    "/artifacts/{artifact_id}", response_model=ArtifactOut, responses=responses(*AUTH_ERRORS, NotFound)
+)
+def get_artifact(artifact_id: str, session: SessionDep, principal: PrincipalDep) -> ArtifactOut:
+    ns, model, artifact = service.get_artifact(session, artifact_id)
+    principal.require(Role.read, ns)
+    return service.artifact_out(session, ns, model, artifact)
+
+
+@router.patch(
+    "/artifacts/{artifact_id}/metadata",
+    response_model=ArtifactOut,
+    responses=responses(*AUTH_ERRORS, NotFound, Invalid),
+)
+def patch_metadata(
+    artifact_id: str, body: MetadataPatch, session: SessionDep, principal: PrincipalDep
+) -> ArtifactOut:
+    """Merge keys into the artifact's user metadata (metrics, evaluations). The bytes never change."""
+    ns, model, artifact = service.get_artifact(session, artifact_id)
+    principal.require(Role.write, ns)
+    service.merge_metadata(session, artifact, body.metadata)
+    return service.artifact_out(session, ns, model, artifact)
+
+
+@router.get(
+    "/artifacts/{artifact_id}/tensors",
+    response_model=TensorIndexOut,
+    responses=responses(*AUTH_ERRORS, NotFound),
+)
+def get_tensor_index(artifact_id: str, session: SessionDep, principal: PrincipalDep) -> TensorIndexOut:
+    """Tensor names, shapes and dtypes, from the stored header: no download needed."""
+    ns, _model, artifact = service.get_artifact(session, artifact_id)
+    principal.require(Role.read, ns)
+    return service.tensor_index_out(artifact)
+
+
+@router.get(
+    "/artifacts/{artifact_id}/file",
+    response_class=StreamingResponse,
+    responses={
+        **responses(*AUTH_ERRORS, NotFound, RangeNotSatisfiable),
+        200: {"content": {"application/octet-stream": {}}},
+        206: {"description": "partial content (Range)"},
+        304: {"description": "not modified (If-None-Match)"},
+    },
+)
+def download_artifact(
+    artifact_id: str,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    range_header: Annotated[str | None, Header(alias="Range")] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+    if_range: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The file, streamed; ETag is its sha256, and Range requests resume or read parts of it."""
+    ns, model, artifact = service.get_artifact(session, artifact_id)
+    principal.require(Role.read, ns)
+    etag = f'"{artifact.sha256}"'
+    filename = f"{model.name}-v{artifact.version}.safetensors"
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, max-age=31536000, immutable",
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "X-Patchhub-Sha256": artifact.sha256,
+    }
+    if if_none_match and {etag, "*"} & {tag.strip() for tag in if_none_match.split(",")}:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    byte_range = parse_range(range_header, artifact.size) if if_range in (None, etag) else None
+    key = blob_key(artifact.sha256)
+    if byte_range is None:
+        headers["Content-Length"] = str(artifact.size)
+        body = runtime.store.iter_range(key, 0, artifact.size)
+        return StreamingResponse(body, media_type="application/octet-stream", headers=headers)
+    headers["Content-Length"] = str(byte_range.length)
+    headers["Content-Range"] = byte_range.content_range(artifact.size)
+    body = runtime.store.iter_range(key, byte_range.start, byte_range.end)
+    return StreamingResponse(
+        body,
+        status_code=status.HTTP_206_PARTIAL_CONTENT,
+        media_type="application/octet-stream",
+        headers=headers,
+    )
+
+
+@router.get(
+    "/models/{namespace}/{name}/aliases",
+    response_model=list[AliasOut],
+    responses=responses(*AUTH_ERRORS, NotFound),
+)
+def list_aliases(namespace: str, name: str, session: SessionDep, principal: PrincipalDep) -> list[AliasOut]:
+    ns, model = find_model(session, namespace, name)
+    principal.require(Role.read, ns)
+    out = service.model_aliases(session, model)
+    return [service.alias_out(ns, model, alias, artifact) for alias, artifact in out]
+
+
+@router.put(
+    "/models/{namespace}/{name}/aliases/{alias}",
+    response_model=AliasOut,
+    responses=responses(*AUTH_ERRORS, NotFound, Invalid, Conflict),
+)
+def set_alias(
+    namespace: str, name: str, alias: str, body: AliasSet, session: SessionDep, principal: PrincipalDep
+) -> AliasOut:
+    """Point an alias (``prod``, ``staging`` ...) at a version or an artifact of this model."""
+    ns, model = find_model(session, namespace, name)
+    principal.require(Role.write, ns)
+    if body.version is not None:
+        artifact = service.resolve_ref(session, model, str(body.version))
+    else:
+        _, _, artifact = service.get_artifact(session, body.artifact or "")
+    service.set_alias(session, model, alias, artifact)
+    return service.alias_out(ns, model, alias, artifact)
+
+
+@router.delete(
+    "/models/{namespace}/{name}/aliases/{alias}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(*AUTH_ERRORS, NotFound, Invalid),
+)
+def delete_alias(namespace: str, name: str, alias: str, session: SessionDep, principal: PrincipalDep) -> None:
+    ns, model = find_model(session, namespace, name)
+    principal.require(Role.write, ns)
+    service.delete_alias(session, model, alias)

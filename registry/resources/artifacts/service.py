@@ -1,0 +1,232 @@
+"""Artifacts: register verified bytes as a new version, resolve references, aliases, lineage."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from registry.errors import Invalid, NotFound
+from registry.models import Alias, Artifact, ArtifactParent, Model, Namespace
+from registry.models.artifact import ArtifactKind
+from registry.names import check_name
+from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
+from registry.resources.artifacts.schemas import AliasOut, ArtifactOut, ArtifactRef, TensorIndexOut, TensorOut
+from registry.storage.ingest import StoredBlob
+
+LATEST = "latest"
+MAX_METADATA_BYTES = 256 * 1024
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def check_parents(session: Session, parent_ids: list[str]) -> list[Artifact]:
+    if len(set(parent_ids)) != len(parent_ids):
+        raise Invalid("parents must not repeat")
+    parents = []
+    for parent_id in parent_ids:
+        parent = session.get(Artifact, parent_id)
+        if parent is None:
+            raise Invalid(f"parent artifact {parent_id[:64]!r} does not exist")
+        parents.append(parent)
+    return parents
+
+
+def check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(meta)) > MAX_METADATA_BYTES:
+        raise Invalid(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
+    return meta
+
+
+def register_artifact(
+    session: Session,
+    model: Model,
+    stored: StoredBlob,
+    *,
+    kind: ArtifactKind,
+    meta: dict[str, Any],
+    parents: list[Artifact],
+    job_id: str | None = None,
+) -> Artifact:
+    """Make verified bytes visible as the model's next version and move ``latest`` onto it."""
+    # Lock the model row so concurrent uploads get distinct versions (SQLite serialises writers anyway).
+    session.execute(select(Model.id).where(Model.id == model.id).with_for_update())
+    version = (
+        session.scalar(select(func.max(Artifact.version)).where(Artifact.model_id == model.id)) or 0
+    ) + 1
+    header = stored.header
+    artifact = Artifact(
+        id=new_id(),
+        model_id=model.id,
+        version=version,
+        kind=kind,
+        sha256=stored.sha256,
+        size=stored.size,
+        parameter_count=header.parameter_count,
+        tensor_count=len(header.tensors),
+        tensor_index={name: t.to_json() for name, t in header.tensors.items()},
+        file_metadata=header.metadata,
+        meta=check_metadata(meta),
+        job_id=job_id,
+    )
+    session.add(artifact)
+    session.flush()
+    for position, parent in enumerate(parents):
+        session.add(ArtifactParent(artifact_id=artifact.id, parent_id=parent.id, position=position))
+    _point_alias(session, model, LATEST, artifact)
+    session.flush()
+    return artifact
+
+
+def _point_alias(session: Session, model: Model, alias: str, artifact: Artifact) -> None:
+    row = session.get(Alias, (model.id, alias))
+    if row is None:
+        session.add(Alias(model_id=model.id, name=alias, artifact_id=artifact.id))
+    else:
+        row.artifact_id = artifact.id
+
+
+def get_artifact(session: Session, artifact_id: str) -> tuple[Namespace, Model, Artifact]:
+    row = session.execute(
+        select(Namespace, Model, Artifact)
+        .join(Model, Model.namespace_id == Namespace.id)
+        .join(Artifact, Artifact.model_id == Model.id)
+        .where(Artifact.id == artifact_id, Model.deleted_at.is_(None))
+    ).first()
+    if row is None:
+        raise NotFound(f"artifact {artifact_id[:64]!r} does not exist")
+    return row[0], row[1], row[2]
+
+
+def resolve_ref(session: Session, model: Model, ref: str) -> Artifact:
+    """``ref`` is a version (``3`` or ``v3``) or an alias (``latest``, ``prod`` ...)."""
+    digits = ref[1:] if ref[:1] in "vV" and ref[1:].isdigit() else ref
+    if digits.isdigit():
+        artifact = session.scalar(
+            select(Artifact).where(Artifact.model_id == model.id, Artifact.version == int(digits))
+        )
+    else:
+        artifact = session.scalar(
+            select(Artifact)
+            .join(Alias, Alias.artifact_id == Artifact.id)
+            .where(Alias.model_id == model.id, Alias.name == ref)
+        )
+    if artifact is None:
+        raise NotFound(f"model has no version or alias {ref[:64]!r}")
+    return artifact
+
+
+def list_artifacts(
+    session: Session, model: Model, kind: ArtifactKind | None, page_size: int, page_token: str | None
+) -> tuple[list[Artifact], str | None]:
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise Invalid(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    query = (
+        select(Artifact).where(Artifact.model_id == model.id).order_by(Artifact.version).limit(page_size + 1)
+    )
+    after = decode_page_token(page_token)
+    if after is not None:
+        query = query.where(Artifact.version > after)
+    if kind is not None:
+        query = query.where(Artifact.kind == kind)
+    rows = list(session.scalars(query))
+    next_token = encode_page_token(rows[page_size - 1].version) if len(rows) > page_size else None
+    return rows[:page_size], next_token
+
+
+def set_alias(session: Session, model: Model, alias: str, artifact: Artifact) -> None:
+    check_name(alias, "alias")
+    if alias == LATEST:
+        raise Invalid("'latest' follows the newest version automatically and cannot be moved")
+    if artifact.model_id != model.id:
+        raise Invalid("an alias can only point at an artifact of its own model")
+    _point_alias(session, model, alias, artifact)
+    session.flush()
+
+
+def delete_alias(session: Session, model: Model, alias: str) -> None:
+    if alias == LATEST:
+        raise Invalid("'latest' follows the newest version automatically and cannot be removed")
+    row = session.get(Alias, (model.id, alias))
+    if row is None:
+        raise NotFound(f"alias {alias[:64]!r} does not exist")
+    session.delete(row)
+    session.flush()
+
+
+def merge_metadata(session: Session, artifact: Artifact, patch: dict[str, Any]) -> None:
+    merged = {**artifact.meta, **patch}
+    artifact.meta = check_metadata({k: v for k, v in merged.items() if v is not None})
+    session.flush()
+
+
+def artifact_ref(namespace: Namespace, model: Model, artifact: Artifact) -> ArtifactRef:
+    return ArtifactRef(
+        id=artifact.id, model=f"{namespace.name}/{model.name}", version=artifact.version, kind=artifact.kind
+    )
+
+
+def artifact_out(session: Session, namespace: Namespace, model: Model, artifact: Artifact) -> ArtifactOut:
+    parent_rows = session.execute(
+        select(Namespace, Model, Artifact)
+        .join(Model, Model.namespace_id == Namespace.id)
+        .join(Artifact, Artifact.model_id == Model.id)
+        .join(ArtifactParent, ArtifactParent.parent_id == Artifact.id)
+        .where(ArtifactParent.artifact_id == artifact.id)
+        .order_by(ArtifactParent.position)
+    )
+    aliases = session.scalars(select(Alias.name).where(Alias.artifact_id == artifact.id).order_by(Alias.name))
+    return ArtifactOut(
+        **artifact_ref(namespace, model, artifact).model_dump(),
+        sha256=artifact.sha256,
+        size=artifact.size,
+        parameter_count=artifact.parameter_count,
+        tensor_count=artifact.tensor_count,
+        file_metadata=artifact.file_metadata,
+        metadata=artifact.meta,
+        parents=[artifact_ref(n, m, a) for n, m, a in parent_rows],
+        job_id=artifact.job_id,
+        aliases=list(aliases),
+        created_at=artifact.created_at,
+    )
+
+
+def alias_out(namespace: Namespace, model: Model, alias: str, artifact: Artifact) -> AliasOut:
+    return AliasOut(
+        model=f"{namespace.name}/{model.name}", alias=alias, artifact_id=artifact.id, version=artifact.version
+    )
+
+
+def tensor_index_out(artifact: Artifact) -> TensorIndexOut:
+    tensors = [
+        TensorOut(name=name, dtype=entry["dtype"], shape=entry["shape"], numel=_numel(entry["shape"]))
+        for name, entry in artifact.tensor_index.items()
+    ]
+    return TensorIndexOut(
+        artifact_id=artifact.id,
+        parameter_count=artifact.parameter_count,
+        tensors=tensors,
+        metadata=artifact.file_metadata,
+    )
+
+
+def _numel(shape: list[int]) -> int:
+    count = 1
+    for dim in shape:
+        count *= dim
+    return count
+
+
+def model_aliases(session: Session, model: Model) -> list[tuple[str, Artifact]]:
+    rows = session.execute(
+        select(Alias.name, Artifact)
+        .join(Artifact, Artifact.id == Alias.artifact_id)
+        .where(Alias.model_id == model.id)
+        .order_by(Alias.name)
+    )
+    return [(alias, artifact) for alias, artifact in rows]

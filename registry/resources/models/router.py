@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from registry.deps import PrincipalDep, SessionDep
+from registry.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, responses
+from registry.models import Role
+from registry.resources.models import service
+from registry.resources.models.schemas import ModelCreate, ModelOut, ModelPage
+from registry.resources.namespaces.service import get_namespace
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+AUTH_ERRORS = (Unauthorized, Forbidden)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ModelOut,
+    responses=responses(*AUTH_ERRORS, NotFound, Conflict, Invalid),
+)
+def create_model(body: ModelCreate, session: SessionDep, principal: PrincipalDep) -> ModelOut:
+    namespace = get_namespace(session, body.namespace)
+    principal.require(Role.write, namespace)
+    model = service.create_model(session, namespace, body)
+    return service.model_out(session, namespace, model)
+
+
+@router.get("", response_model=ModelPage, responses=responses(*AUTH_ERRORS, NotFound, Invalid))
+def list_models(
+    session: SessionDep,
+    principal: PrincipalDep,
+    namespace: str | None = None,
+    arch: str | None = None,
+    q: Annotated[str | None, Query(description="substring of the name or description")] = None,
+    tag: str | None = None,
+    page_size: int = 50,
+    page_token: str | None = None,
+) -> ModelPage:
+    namespace_id = principal.namespace_id
+    if namespace is not None:
+        scope = get_namespace(session, namespace)
+        principal.require(Role.read, scope)
+        namespace_id = scope.id
+    rows, next_token = service.list_models(
+        session,
+        namespace_id=namespace_id,
+        arch=arch,
+        query_text=q,
+        tag=tag,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return ModelPage(items=[service.model_out(session, n, m) for n, m in rows], next_page_token=next_token)
+
+
+@router.get("/{namespace}/{name}", response_model=ModelOut, responses=responses(*AUTH_ERRORS, NotFound))
+def get_model(namespace: str, name: str, session: SessionDep, principal: PrincipalDep) -> ModelOut:
+    ns, model = service.find_model(session, namespace, name)
+    principal.require(Role.read, ns)
+    return service.model_out(session, ns, model)
+
+
+@router.delete(
+    "/{namespace}/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(*AUTH_ERRORS, NotFound),
+)
+def delete_model(namespace: str, name: str, session: SessionDep, principal: PrincipalDep) -> None:
+    ns, model = service.find_model(session, namespace, name)
+    principal.require(Role.admin, ns)
+    service.soft_delete(session, model)

@@ -1,0 +1,123 @@
+"""Models: create, find, list with filters and keyset pagination, soft delete."""
+
+from __future__ import annotations
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry.db.base import utcnow
+from registry.errors import Conflict, Invalid, NotFound
+from registry.models import Alias, Artifact, Model, Namespace
+from registry.names import check_name
+from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
+from registry.resources.models.schemas import ModelCreate, ModelOut
+
+
+def create_model(session: Session, namespace: Namespace, body: ModelCreate) -> Model:
+    check_name(body.name, "model name")
+    for tag in body.tags:
+        if not tag or len(tag) > 64:
+            raise Invalid(f"tag {tag[:80]!r} must be 1-64 characters")
+    existing = session.scalar(
+        select(Model).where(Model.namespace_id == namespace.id, Model.name == body.name)
+    )
+    if existing is not None:
+        state = " (deleted; the name stays reserved)" if existing.deleted_at else ""
+        raise Conflict(f"model {namespace.name}/{body.name} already exists{state}")
+    model = Model(
+        namespace_id=namespace.id,
+        name=body.name,
+        arch=body.arch,
+        arch_config=body.arch_config,
+        description=body.description,
+        tags=sorted(set(body.tags)),
+    )
+    session.add(model)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"model {namespace.name}/{body.name} already exists") from None
+    return model
+
+
+def find_model(
+    session: Session, namespace: str, name: str, *, for_update: bool = False
+) -> tuple[Namespace, Model]:
+    query = (
+        select(Namespace, Model)
+        .join(Model, Model.namespace_id == Namespace.id)
+        .where(Namespace.name == namespace, Model.name == name, Model.deleted_at.is_(None))
+    )
+    if for_update:
+        query = query.with_for_update(of=Model)
+    row = session.execute(query).first()
+    if row is None:
+        raise NotFound(f"model {namespace}/{name} does not exist")
+    return row[0], row[1]
+
+
+def list_models(
+    session: Session,
+    *,
+    namespace_id: int | None,
+    arch: str | None,
+    query_text: str | None,
+    tag: str | None,
+    page_size: int,
+    page_token: str | None,
+) -> tuple[list[tuple[Namespace, Model]], str | None]:
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise Invalid(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    query = (
+        select(Namespace, Model)
+        .join(Model, Model.namespace_id == Namespace.id)
+        .where(Model.deleted_at.is_(None))
+        .order_by(Model.id)
+        .limit(page_size + 1)
+    )
+    after = decode_page_token(page_token)
+    if after is not None:
+        query = query.where(Model.id > after)
+    if namespace_id is not None:
+        query = query.where(Model.namespace_id == namespace_id)
+    if arch:
+        query = query.where(Model.arch == arch)
+    if query_text:
+        pattern = f"%{query_text.lower()}%"
+        query = query.where(
+            or_(func.lower(Model.name).like(pattern), func.lower(Model.description).like(pattern))
+        )
+    if tag:
+        query = query.where(cast(Model.tags, String).like(f'%"{tag}"%'))
+    rows = [(r[0], r[1]) for r in session.execute(query)]
+    next_token = encode_page_token(rows[page_size - 1][1].id) if len(rows) > page_size else None
+    return rows[:page_size], next_token
+
+
+def soft_delete(session: Session, model: Model) -> None:
+    model.deleted_at = utcnow()
+    session.flush()
+
+
+def model_out(session: Session, namespace: Namespace, model: Model) -> ModelOut:
+    latest = session.scalar(select(func.max(Artifact.version)).where(Artifact.model_id == model.id))
+    aliases = session.execute(
+        select(Alias.name, Artifact.version)
+        .join(Artifact, Artifact.id == Alias.artifact_id)
+        .where(Alias.model_id == model.id)
+        .order_by(Alias.name)
+    )
+    return ModelOut(
+        id=f"{namespace.name}/{model.name}",
+        namespace=namespace.name,
+        name=model.name,
+        arch=model.arch,
+        arch_config=model.arch_config,
+        description=model.description,
+        tags=model.tags,
+        created_at=model.created_at,
+        latest_version=latest,
+        aliases={name: version for name, version in aliases},
+    )

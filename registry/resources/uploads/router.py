@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from registry.deps import PrincipalDep, RuntimeDep, SessionDep
+from registry.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized, responses
+from registry.models import Role
+from registry.resources.artifacts import service as artifacts
+from registry.resources.artifacts.schemas import ArtifactOut
+from registry.resources.models.service import find_model
+from registry.resources.uploads import service
+from registry.resources.uploads.schemas import PartOut, UploadComplete, UploadCreate, UploadOut
+from registry.storage.ingest import Ingest
+from registry.storage.keys import upload_part_key
+from registry.storage.parts import stage_part
+
+router = APIRouter(prefix="/v1", tags=["resumable uploads"])
+AUTH_ERRORS = (Unauthorized, Forbidden)
+
+
+@router.post(
+    "/models/{namespace}/{name}/uploads",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UploadOut,
+    responses=responses(*AUTH_ERRORS, NotFound, Invalid),
+)
+def create_upload(
+    namespace: str,
+    name: str,
+    body: UploadCreate,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> UploadOut:
+    """Start a resumable upload: send parts 1..N in any order, then complete it."""
+    ns, model = find_model(session, namespace, name)
+    principal.require(Role.write, ns)
+    ttl = timedelta(hours=runtime.settings.upload_session_ttl_hours)
+    upload = service.create_upload(session, model, body.kind, body.metadata, body.parents, ttl)
+    return service.upload_out(session, ns, model, upload)
+
+
+@router.get("/uploads/{upload_id}", response_model=UploadOut, responses=responses(*AUTH_ERRORS, NotFound))
+def get_upload(upload_id: str, session: SessionDep, principal: PrincipalDep) -> UploadOut:
+    """The parts stored so far: a client that lost its connection continues after them."""
+    ns, model, upload = service.get_upload(session, upload_id)
+    principal.require(Role.write, ns)
+    return service.upload_out(session, ns, model, upload)
+
+
+@router.put(
+    "/uploads/{upload_id}/parts/{number}",
+    response_model=PartOut,
+    responses=responses(*AUTH_ERRORS, NotFound, Invalid, Conflict, PayloadTooLarge),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def put_part(
+    request: Request,
+    upload_id: str,
+    number: int,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    sha256: Annotated[str | None, Query(description="the part's sha256; checked when given")] = None,
+) -> PartOut:
+    """Store one part (sending a part number again replaces it)."""
+    service.check_part_number(number)
+    ns, _model, upload = await run_in_threadpool(service.get_upload, session, upload_id)
+    principal.require(Role.write, ns)
+    service.check_open(upload)
+    staged = await stage_part(request, runtime.store, upload_part_key(upload.id, number), sha256)
+    part = await run_in_threadpool(service.record_part, session, upload, number, staged.size, staged.sha256)
+    return PartOut(number=part.number, size=part.size, sha256=part.sha256)
+
+
+@router.post(
+    "/uploads/{upload_id}/complete",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ArtifactOut,
+    responses=responses(*AUTH_ERRORS, NotFound, Invalid, Conflict),
+)
+async def complete_upload(
+    upload_id: str, body: UploadComplete, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep
+) -> ArtifactOut:
+    """Join the parts into one artifact: validated, hashed and deduplicated like a single upload."""
+    ns, model, upload = await run_in_threadpool(service.get_upload, session, upload_id)
+    principal.require(Role.write, ns)
+    service.check_open(upload)
+    stored_parts = await run_in_threadpool(service.parts, session, upload)
+    service.check_parts_contiguous(stored_parts)
+    ingest = await run_in_threadpool(
+        Ingest,
+        runtime.store,
+        runtime.header_limits,
+        expected_sha256=body.sha256,
+        max_bytes=runtime.settings.max_upload_bytes,
+    )
+    try:
+        async for chunk in iterate_in_threadpool(service.iter_parts(runtime.store, stored_parts)):
+            await run_in_threadpool(ingest.write, chunk)
+        stored = await run_in_threadpool(ingest.finish)
+    except BaseException:
+        await run_in_threadpool(ingest.abort)
+        raise
+
+    def register() -> ArtifactOut:
+        parents = artifacts.check_parents(session, upload.meta.get("parents", []))
+        artifact = artifacts.register_artifact(
+            session, model, stored, kind=upload.kind, meta=upload.meta.get("metadata", {}), parents=parents
+        )
+        service.finish_upload(session, upload, artifact)
+        session.commit()  # the artifact is safe; only now drop the staged parts
+        service.delete_part_blobs(runtime.store, stored_parts)
+        return artifacts.artifact_out(session, ns, model, artifact)
+
+    return await run_in_threadpool(register)
+
+
+@router.delete(
+    "/uploads/{upload_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(*AUTH_ERRORS, NotFound),
+)
+def abort_upload(upload_id: str, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep) -> None:
+    """Abandon an upload and drop its staged parts."""
+    ns, _model, upload = service.get_upload(session, upload_id)
+    principal.require(Role.write, ns)
+    service.check_open(upload)
+    stored_parts = service.parts(session, upload)
+    session.delete(upload)
+    session.flush()
+    service.delete_part_blobs(runtime.store, stored_parts)

@@ -1,0 +1,121 @@
+"""Resumable uploads: parts are staged as they arrive, then streamed through the same ingest as a
+single-request upload, so validation, hashing and deduplication are one code path."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.blobs import BlobStore
+from registry.db.base import utcnow
+from registry.errors import Conflict, Invalid, NotFound
+from registry.models import Artifact, Model, Namespace, Upload, UploadPart
+from registry.models.artifact import ArtifactKind
+from registry.resources.artifacts.service import check_metadata, check_parents, new_id
+from registry.resources.uploads.schemas import PartOut, UploadOut
+from registry.storage.keys import upload_part_key
+
+MAX_PARTS = 10_000
+
+
+def create_upload(
+    session: Session, model: Model, kind: ArtifactKind, meta: dict, parents: list[str], ttl: timedelta
+) -> Upload:
+    check_parents(session, parents)
+    upload = Upload(
+        id=new_id(),
+        model_id=model.id,
+        kind=kind,
+        expires_at=utcnow() + ttl,
+        meta={"metadata": check_metadata(meta), "parents": parents},
+    )
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def get_upload(session: Session, upload_id: str) -> tuple[Namespace, Model, Upload]:
+    row = session.execute(
+        select(Namespace, Model, Upload)
+        .join(Model, Model.namespace_id == Namespace.id)
+        .join(Upload, Upload.model_id == Model.id)
+        .where(Upload.id == upload_id, Model.deleted_at.is_(None))
+    ).first()
+    if row is None:
+        raise NotFound(f"upload {upload_id[:64]!r} does not exist")
+    return row[0], row[1], row[2]
+
+
+def check_open(upload: Upload) -> None:
+    if upload.artifact_id is not None:
+        raise Conflict(f"upload {upload.id} is already complete (artifact {upload.artifact_id})")
+
+
+def parts(session: Session, upload: Upload) -> list[UploadPart]:
+    return list(
+        session.scalars(
+            select(UploadPart).where(UploadPart.upload_id == upload.id).order_by(UploadPart.number)
+        )
+    )
+
+
+def record_part(session: Session, upload: Upload, number: int, size: int, sha256: str) -> UploadPart:
+    part = session.get(UploadPart, (upload.id, number))
+    if part is None:
+        part = UploadPart(upload_id=upload.id, number=number, size=size, sha256=sha256, blob_key="")
+        session.add(part)
+    part.size, part.sha256, part.blob_key = size, sha256, upload_part_key(upload.id, number)
+    session.flush()
+    return part
+
+
+def check_part_number(number: int) -> None:
+    if not 1 <= number <= MAX_PARTS:
+        raise Invalid(f"part number must be between 1 and {MAX_PARTS}")
+
+
+def check_parts_contiguous(stored: list[UploadPart]) -> None:
+    if not stored:
+        raise Invalid("the upload has no parts")
+    numbers = [p.number for p in stored]
+    if numbers != list(range(1, len(numbers) + 1)):
+        missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
+        raise Invalid(f"parts must be numbered 1..N without gaps; missing {missing[:20]}")
+
+
+def iter_parts(store: BlobStore, stored: list[UploadPart]) -> Iterator[bytes]:
+    """The parts' bytes in order, each checked against the sha256 recorded when it arrived."""
+    for part in stored:
+        digest = hashlib.sha256()
+        for chunk in store.iter_range(part.blob_key, 0, part.size, chunk_size=4 << 20):
+            digest.update(chunk)
+            yield chunk
+        if digest.hexdigest() != part.sha256:
+            raise Invalid(f"stored part {part.number} no longer matches its sha256; upload it again")
+
+
+def delete_part_blobs(store: BlobStore, stored: list[UploadPart]) -> None:
+    for part in stored:
+        store.delete(part.blob_key)
+
+
+def finish_upload(session: Session, upload: Upload, artifact: Artifact) -> None:
+    upload.artifact_id = artifact.id
+    session.execute(UploadPart.__table__.delete().where(UploadPart.upload_id == upload.id))
+    session.flush()
+
+
+def upload_out(session: Session, namespace: Namespace, model: Model, upload: Upload) -> UploadOut:
+    return UploadOut(
+        id=upload.id,
+        model=f"{namespace.name}/{model.name}",
+        kind=upload.kind,
+        created_at=upload.created_at,
+        expires_at=upload.expires_at,
+        parts=[PartOut(number=p.number, size=p.size, sha256=p.sha256) for p in parts(session, upload)],
+        artifact_id=upload.artifact_id,
+    )

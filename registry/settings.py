@@ -1,0 +1,55 @@
+"""The service's one settings class. Read from ``PATCHHUB_*`` environment variables (or a .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "patchhub"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PATCHHUB_", env_file=".env", extra="ignore")
+
+    # Where the embedded default keeps its SQLite file, blobs and broker.
+    data_dir: Path = _default_data_dir()
+    # SQLAlchemy URL; empty means SQLite in data_dir. Production: postgresql+psycopg://user@host/db
+    database_url: str = ""
+    # Blob store: file:///path or s3://bucket[/prefix]; empty means data_dir/blobs.
+    blob_url: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_path_style: bool = True
+    s3_part_size: int = 16 * 1024 * 1024
+    s3_max_attempts: int = 5
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Upload limits (safetensors parsing is defensive; see client/patchhub/safetensors_format.py).
+    max_header_bytes: int = 100 * 1024 * 1024
+    max_tensors: int = 100_000
+    max_upload_bytes: int = 1024**4
+    upload_session_ttl_hours: int = 24
+    # gc leaves unreferenced blobs and staged parts younger than this alone (uploads in flight).
+    gc_grace_minutes: int = 60
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'patchhub.db'}"
+
+    @property
+    def resolved_blob_url(self) -> str:
+        return self.blob_url or f"file://{self.data_dir / 'blobs'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

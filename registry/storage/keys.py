@@ -1,0 +1,29 @@
+"""Where things live in the blob store."""
+
+from __future__ import annotations
+
+import re
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+BLOB_PREFIX = "sha256/"
+UPLOAD_PREFIX = "uploads/"
+
+
+def is_sha256(value: str) -> bool:
+    return bool(_SHA256.fullmatch(value))
+
+
+def blob_key(sha256: str) -> str:
+    """Content-addressed key: identical bytes are stored once."""
+    if not is_sha256(sha256):
+        raise ValueError(f"not a lowercase hex sha256: {sha256[:80]!r}")
+    return f"{BLOB_PREFIX}{sha256[:2]}/{sha256}"
+
+
+def sha256_of_key(key: str) -> str | None:
+    name = key.rsplit("/", 1)[-1]
+    return name if key.startswith(BLOB_PREFIX) and is_sha256(name) else None
+
+
+def upload_part_key(upload_id: str, number: int) -> str:
+    return f"{UPLOAD_PREFIX}{upload_id}/{number:05d}"
