@@ -41,15 +41,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PatchhubError)
     async def patchhub_error(_request: Request, exc: PatchhubError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.error, exc.detail), status_code=exc.status_code, headers=exc.headers
-        )
+        return JSONResponse(error_body(exc.error, exc.detail), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}" for err in exc.errors()
         )
         return JSONResponse(error_body("invalid", problems), status_code=422)
 

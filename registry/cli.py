@@ -122,9 +122,7 @@ def token_create(name: str, role: str, namespace_name: str | None) -> None:
     with transaction(_runtime().session_factory) as session:
         row, secret = issue_token(session, name, Role(role), namespace_name)
         token_id = row.id
-    click.echo(
-        f"token {token_id} ({role} on {namespace_name or 'all namespaces'}); store it now, it is not kept:"
-    )
+    click.echo(f"token {token_id} ({role} on {namespace_name or 'all namespaces'}); store it now, it is not kept:")
     click.echo(secret)
 
 

@@ -69,7 +69,4 @@ def error_body(error: str, detail: str) -> dict[str, Any]:
 
 def responses(*errors: type[PatchhubError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries for the errors a route can return."""
-    return {
-        e.status_code: {"description": e.error, "model": None, "content": {"application/json": {}}}
-        for e in errors
-    }
+    return {e.status_code: {"description": e.error, "model": None, "content": {"application/json": {}}} for e in errors}

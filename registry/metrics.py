@@ -30,27 +30,19 @@ class RequestMetrics:
         ]
         with self._lock:
             for (method, route, status), count in sorted(self._count.items()):
-                lines.append(
-                    f'patchhub_requests_total{{method="{method}",route="{route}",status="{status}"}} {count}'
-                )
+                lines.append(f'patchhub_requests_total{{method="{method}",route="{route}",status="{status}"}} {count}')
             lines += [
                 "# HELP patchhub_request_seconds_total Time spent handling requests.",
                 "# TYPE patchhub_request_seconds_total counter",
             ]
             for (method, route), seconds in sorted(self._seconds.items()):
-                lines.append(
-                    f'patchhub_request_seconds_total{{method="{method}",route="{route}"}} {seconds:.6f}'
-                )
+                lines.append(f'patchhub_request_seconds_total{{method="{method}",route="{route}"}} {seconds:.6f}')
         return "\n".join(lines) + "\n"
 
-    async def middleware(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def middleware(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
-        self.observe(
-            request.method, _route_template(request), response.status_code, time.perf_counter() - started
-        )
+        self.observe(request.method, _route_template(request), response.status_code, time.perf_counter() - started)
         return response
 
 

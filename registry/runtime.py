@@ -22,31 +22,14 @@ class Runtime:
 
     @property
     def header_limits(self) -> HeaderLimits:
-        return HeaderLimits(
-            max_header_bytes=self.settings.max_header_bytes, max_tensors=self.settings.max_tensors
-        )
+        return HeaderLimits(max_header_bytes=self.settings.max_header_bytes, max_tensors=self.settings.max_tensors)
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def s3_options(settings: Settings) -> S3Options:
-    secret = settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
-    return S3Options(
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-        access_key_id=settings.s3_access_key_id,
-        secret_access_key=secret,
-        path_style=settings.s3_path_style,
-        part_size=settings.s3_part_size,
-        max_attempts=settings.s3_max_attempts,
-    )
-
-
 def build_runtime(settings: Settings) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
-    store = open_blob_store(settings.resolved_blob_url, s3=s3_options(settings))
-    return Runtime(
-        settings=settings, engine=engine, session_factory=make_session_factory(engine), store=store
-    )
+    store = open_blob_store(settings.resolved_blob_url, s3=S3Options.from_settings(settings))
+    return Runtime(settings=settings, engine=engine, session_factory=make_session_factory(engine), store=store)

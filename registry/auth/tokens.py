@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,9 +22,7 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create_token(
-    session: Session, name: str, role: Role, namespace: Namespace | None
-) -> tuple[ApiToken, str]:
+def create_token(session: Session, name: str, role: Role, namespace: Namespace | None) -> tuple[ApiToken, str]:
     """Create a token; returns the row and the secret (the only time the secret exists in clear)."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -50,13 +48,6 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     if token is None or token.revoked_at is not None:
         raise Unauthorized("the API token is unknown or revoked")
     now = utcnow()
-    if token.last_used_at is None or now - _aware(token.last_used_at) > LAST_USED_RESOLUTION:
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         token.last_used_at = now  # coarse, so reads do not write on every request
-    return Principal(
-        token_id=token.id, token_name=token.name, role=token.role, namespace_id=token.namespace_id
-    )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes; everything stored is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return Principal(token_id=token.id, token_name=token.name, role=token.role, namespace_id=token.namespace_id)

@@ -20,6 +20,7 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    _ensure_sqlite_directory(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 
@@ -36,3 +37,11 @@ def current_heads(database_url: str) -> set[str]:
         heads = set(MigrationContext.configure(conn).get_current_heads())
     engine.dispose()
     return heads
+
+
+def _ensure_sqlite_directory(database_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)

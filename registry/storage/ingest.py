@@ -77,9 +77,7 @@ class Ingest:
         digest = self._hash.hexdigest()
         if self._expected is not None and digest != self._expected:
             self.abort()
-            raise Invalid(
-                f"the uploaded bytes have sha256 {digest}, not the {self._expected} the client sent"
-            )
+            raise Invalid(f"the uploaded bytes have sha256 {digest}, not the {self._expected} the client sent")
         key = blob_key(digest)
         deduplicated = self._already_stored or self._store.exists(key)
         if self._writer is not None:

@@ -114,9 +114,7 @@ def list_artifacts(
     ns, model = find_model(session, namespace, name)
     principal.require(Role.read, ns)
     rows, next_token = service.list_artifacts(session, model, kind, page_size, page_token)
-    return ArtifactPage(
-        items=[service.artifact_out(session, ns, model, a) for a in rows], next_page_token=next_token
-    )
+    return ArtifactPage(items=[service.artifact_out(session, ns, model, a) for a in rows], next_page_token=next_token)
 
 
 @router.get(
@@ -133,9 +131,7 @@ def get_artifact_by_ref(
     return service.artifact_out(session, ns, model, service.resolve_ref(session, model, ref))
 
 
-@router.get(
-    "/artifacts/{artifact_id}", response_model=ArtifactOut, responses=responses(*AUTH_ERRORS, NotFound)
-)
+@router.get("/artifacts/{artifact_id}", response_model=ArtifactOut, responses=responses(*AUTH_ERRORS, NotFound))
 def get_artifact(artifact_id: str, session: SessionDep, principal: PrincipalDep) -> ArtifactOut:
     ns, model, artifact = service.get_artifact(session, artifact_id)
     principal.require(Role.read, ns)
@@ -147,9 +143,7 @@ def get_artifact(artifact_id: str, session: SessionDep, principal: PrincipalDep)
     response_model=ArtifactOut,
     responses=responses(*AUTH_ERRORS, NotFound, Invalid),
 )
-def patch_metadata(
-    artifact_id: str, body: MetadataPatch, session: SessionDep, principal: PrincipalDep
-) -> ArtifactOut:
+def patch_metadata(artifact_id: str, body: MetadataPatch, session: SessionDep, principal: PrincipalDep) -> ArtifactOut:
     """Merge keys into the artifact's user metadata (metrics, evaluations). The bytes never change."""
     ns, model, artifact = service.get_artifact(session, artifact_id)
     principal.require(Role.write, ns)

@@ -56,9 +56,7 @@ def register_artifact(
     """Make verified bytes visible as the model's next version and move ``latest`` onto it."""
     # Lock the model row so concurrent uploads get distinct versions (SQLite serialises writers anyway).
     session.execute(select(Model.id).where(Model.id == model.id).with_for_update())
-    version = (
-        session.scalar(select(func.max(Artifact.version)).where(Artifact.model_id == model.id)) or 0
-    ) + 1
+    version = (session.scalar(select(func.max(Artifact.version)).where(Artifact.model_id == model.id)) or 0) + 1
     header = stored.header
     artifact = Artifact(
         id=new_id(),
@@ -126,9 +124,7 @@ def list_artifacts(
 ) -> tuple[list[Artifact], str | None]:
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise Invalid(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-    query = (
-        select(Artifact).where(Artifact.model_id == model.id).order_by(Artifact.version).limit(page_size + 1)
-    )
+    query = select(Artifact).where(Artifact.model_id == model.id).order_by(Artifact.version).limit(page_size + 1)
     after = decode_page_token(page_token)
     if after is not None:
         query = query.where(Artifact.version > after)

@@ -19,9 +19,7 @@ def create_model(session: Session, namespace: Namespace, body: ModelCreate) -> M
     for tag in body.tags:
         if not tag or len(tag) > 64:
             raise Invalid(f"tag {tag[:80]!r} must be 1-64 characters")
-    existing = session.scalar(
-        select(Model).where(Model.namespace_id == namespace.id, Model.name == body.name)
-    )
+    existing = session.scalar(select(Model).where(Model.namespace_id == namespace.id, Model.name == body.name))
     if existing is not None:
         state = " (deleted; the name stays reserved)" if existing.deleted_at else ""
         raise Conflict(f"model {namespace.name}/{body.name} already exists{state}")
@@ -42,9 +40,7 @@ def create_model(session: Session, namespace: Namespace, body: ModelCreate) -> M
     return model
 
 
-def find_model(
-    session: Session, namespace: str, name: str, *, for_update: bool = False
-) -> tuple[Namespace, Model]:
+def find_model(session: Session, namespace: str, name: str, *, for_update: bool = False) -> tuple[Namespace, Model]:
     query = (
         select(Namespace, Model)
         .join(Model, Model.namespace_id == Namespace.id)
@@ -86,9 +82,7 @@ def list_models(
         query = query.where(Model.arch == arch)
     if query_text:
         pattern = f"%{query_text.lower()}%"
-        query = query.where(
-            or_(func.lower(Model.name).like(pattern), func.lower(Model.description).like(pattern))
-        )
+        query = query.where(or_(func.lower(Model.name).like(pattern), func.lower(Model.description).like(pattern)))
     if tag:
         query = query.where(cast(Model.tags, String).like(f'%"{tag}"%'))
     rows = [(r[0], r[1]) for r in session.execute(query)]

@@ -33,9 +33,7 @@ def create_namespace(body: NamespaceCreate, session: SessionDep, principal: Prin
 
 @router.get("/namespaces", response_model=list[NamespaceOut], responses=responses(*AUTH_ERRORS))
 def list_namespaces(session: SessionDep, principal: PrincipalDep) -> list[NamespaceOut]:
-    visible = [
-        n for n in service.list_namespaces(session) if principal.is_global or n.id == principal.namespace_id
-    ]
+    visible = [n for n in service.list_namespaces(session) if principal.is_global or n.id == principal.namespace_id]
     return [NamespaceOut.model_validate(n) for n in visible]
 
 

@@ -57,9 +57,7 @@ def check_open(upload: Upload) -> None:
 
 def parts(session: Session, upload: Upload) -> list[UploadPart]:
     return list(
-        session.scalars(
-            select(UploadPart).where(UploadPart.upload_id == upload.id).order_by(UploadPart.number)
-        )
+        session.scalars(select(UploadPart).where(UploadPart.upload_id == upload.id).order_by(UploadPart.number))
     )
 
 

@@ -1,0 +1,363 @@
+"""Blob store on S3 (AWS, MinIO, moto): objects at ``<prefix><key>`` in one bucket.
+
+Uploads are multipart, one part buffered in memory at a time, parts sent as they fill. Where the
+commit key is known up front (``key_hint``) the multipart upload starts at that key, so commit is a
+single CompleteMultipartUpload: atomic and copy-free. Otherwise parts go to ``<prefix>.staging/<uuid>``
+and commit copies server-side. Blobs smaller than one part are sent with one PutObject at commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from registry.blobs.base import (
+    BlobInfo,
+    BlobNotFound,
+    BlobStore,
+    BlobStoreUnavailable,
+    BlobWriter,
+    resolve_range,
+)
+from registry.blobs.keys import STAGING_DIR, validate_key, validate_prefix
+from registry.blobs.s3_client import MAX_PART_SIZE, MiB, error_code
+
+if TYPE_CHECKING:
+    from botocore.response import StreamingBody
+    from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_s3.type_defs import (
+        CompletedMultipartUploadTypeDef,
+        CompletedPartTypeDef,
+        CopySourceTypeDef,
+        GetObjectOutputTypeDef,
+        MultipartUploadTypeDef,
+    )
+
+logger = logging.getLogger(__name__)
+
+MAX_PARTS = 10_000  # S3's limit on parts per multipart upload
+# Parts double in size every this many parts, so an upload of unknown length never runs out of parts:
+# with 16 MiB parts the 10,000 parts hold ~16 TiB while buffering at most 512x16 MiB at the very end.
+PARTS_PER_SIZE_STEP = 1_000
+_NOT_FOUND_CODES = ("404", "NoSuchKey", "NotFound")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _stream_body(body: StreamingBody, chunk_size: int) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(chunk_size)
+    finally:
+        body.close()
+
+
+class S3BlobWriter(BlobWriter):
+    def __init__(self, store: S3BlobStore, key_hint: str | None) -> None:
+        super().__init__()
+        self._store = store
+        self._client = store.client
+        self._hint = store.full_key(key_hint) if key_hint is not None else None
+        self._buffer = bytearray()
+        self._upload_key: str | None = None  # full S3 key the multipart upload was started at
+        self._upload_id: str | None = None
+        self._parts: list[CompletedPartTypeDef] = []
+
+    def _next_part_size(self) -> int:
+        step = len(self._parts) // PARTS_PER_SIZE_STEP
+        return min(self._store.part_size << step, MAX_PART_SIZE)
+
+    def _write(self, data: memoryview) -> None:
+        self._buffer += data
+        while len(self._buffer) >= (part_size := self._next_part_size()):
+            self._upload_part(bytes(memoryview(self._buffer)[:part_size]))
+            del self._buffer[:part_size]
+
+    def _start_upload(self) -> None:
+        # An object already at the hint key must never be replaced by bytes that may end up elsewhere,
+        # so such an upload stages instead (the blob is a duplicate; commit copies or the caller aborts).
+        if self._hint is not None and not self._store.object_exists(self._hint):
+            self._upload_key = self._hint
+        else:
+            self._upload_key = self._store.new_staging_key()
+        created = self._client.create_multipart_upload(Bucket=self._store.bucket, Key=self._upload_key)
+        self._upload_id = created["UploadId"]
+
+    def _upload_part(self, part: bytes) -> None:
+        if self._upload_id is None:
+            self._start_upload()
+        assert self._upload_key is not None and self._upload_id is not None
+        if len(self._parts) >= MAX_PARTS:
+            raise ValueError("blob exceeds S3's 10,000-part limit")
+        number = len(self._parts) + 1
+        response = self._client.upload_part(
+            Bucket=self._store.bucket,
+            Key=self._upload_key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=part,
+        )
+        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+
+    def _commit(self, key: str) -> None:
+        target = self._store.full_key(key)
+        bucket = self._store.bucket
+        if self._upload_id is None:  # smaller than one part: a single PutObject is atomic already
+            self._client.put_object(Bucket=bucket, Key=target, Body=bytes(self._buffer))
+            self._buffer.clear()
+            return
+        if self._buffer:
+            self._upload_part(bytes(self._buffer))
+            self._buffer.clear()
+        staged_key, upload_id = self._upload_key, self._upload_id
+        assert staged_key is not None
+        completion: CompletedMultipartUploadTypeDef = {"Parts": self._parts}
+        if staged_key == target:
+            self._client.complete_multipart_upload(
+                Bucket=bucket, Key=target, UploadId=upload_id, MultipartUpload=completion
+            )
+            self._upload_id = None
+            return
+        # The bytes are bound for another key than the one their upload started at. When that was the
+        # hint key, complete only if nothing appeared there meanwhile, and delete only our own object.
+        at_hint = staged_key == self._hint
+        if at_hint:
+            completed = self._client.complete_multipart_upload(
+                Bucket=bucket, Key=staged_key, UploadId=upload_id, MultipartUpload=completion, IfNoneMatch="*"
+            )
+        else:
+            completed = self._client.complete_multipart_upload(
+                Bucket=bucket, Key=staged_key, UploadId=upload_id, MultipartUpload=completion
+            )
+        self._upload_id = None
+        try:
+            self._store.copy_object(staged_key, target, self.bytes_written)
+        finally:
+            self._store.delete_staged_object(staged_key, if_match=completed["ETag"] if at_hint else None)
+
+    def _abort(self) -> None:
+        self._buffer = bytearray()
+        if self._upload_id is None:
+            return
+        upload_id, self._upload_id = self._upload_id, None
+        assert self._upload_key is not None
+        try:
+            self._client.abort_multipart_upload(Bucket=self._store.bucket, Key=self._upload_key, UploadId=upload_id)
+        except ClientError as error:
+            if error_code(error) != "NoSuchUpload":
+                raise
+
+
+class S3BlobStore(BlobStore):
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        prefix: str = "",
+        *,
+        part_size: int = 16 * MiB,
+        list_page_size: int = 1000,
+        copy_part_threshold: int = MAX_PART_SIZE,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        prefix = prefix.strip("/")
+        self.prefix = f"{validate_key(prefix)}/" if prefix else ""
+        self.staging_prefix = f"{self.prefix}{STAGING_DIR}/"
+        self.part_size = part_size  # see S3Options.part_size
+        self.list_page_size = list_page_size  # see S3Options.list_page_size
+        # Copies larger than this go part by part (UploadPartCopy): S3's CopyObject stops at 5 GiB.
+        self.copy_part_threshold = copy_part_threshold
+        self._clock = clock  # injectable so tests can age staged uploads without sleeping
+
+    def __repr__(self) -> str:
+        return f"S3BlobStore(bucket={self.bucket!r}, prefix={self.prefix!r})"
+
+    def full_key(self, key: str) -> str:
+        return self.prefix + validate_key(key)
+
+    def new_staging_key(self) -> str:
+        return f"{self.staging_prefix}{uuid.uuid4().hex}"
+
+    def open_writer(self, key_hint: str | None = None) -> S3BlobWriter:
+        return S3BlobWriter(self, key_hint)
+
+    def _head(self, full_key: str) -> int | None:
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=full_key)["ContentLength"]
+        except ClientError as error:
+            if error_code(error) in _NOT_FOUND_CODES:
+                return None
+            raise
+
+    def object_exists(self, full_key: str) -> bool:
+        return self._head(full_key) is not None
+
+    def exists(self, key: str) -> bool:
+        return self.object_exists(self.full_key(key))
+
+    def size(self, key: str) -> int:
+        size = self._head(self.full_key(key))
+        if size is None:
+            raise BlobNotFound(key)
+        return size
+
+    def _get(self, key: str, byte_range: str | None) -> GetObjectOutputTypeDef:
+        try:
+            if byte_range is None:
+                return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))
+            return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key), Range=byte_range)
+        except ClientError as error:
+            if error_code(error) in _NOT_FOUND_CODES:
+                raise BlobNotFound(key) from None
+            raise
+
+    def iter_range(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 20
+    ) -> Iterator[bytes]:
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        if start < 0 or (end is not None and end < start):
+            raise ValueError(f"invalid byte range [{start}, {end})")
+        if end == start:  # empty range: S3 has no way to ask for it; still report missing blobs
+            resolve_range(start, end, self.size(key))
+            return iter(())
+        if start == 0 and end is None:
+            response = self._get(key, None)
+        else:
+            try:
+                response = self._get(key, f"bytes={start}-{'' if end is None else end - 1}")
+            except ClientError as error:
+                if error_code(error) != "InvalidRange":
+                    raise
+                # start lies at or past the end: fine exactly at the end, else a ValueError.
+                resolve_range(start, end, self.size(key))
+                return iter(())
+            total = int(response["ContentRange"].rpartition("/")[2])
+            if end is not None and end > total:  # S3 silently truncates ranges that run past the end
+                response["Body"].close()
+                resolve_range(start, end, total)
+        return _stream_body(response["Body"], chunk_size)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key))
+
+    def list(self, prefix: str = "") -> Iterator[BlobInfo]:
+        validate_prefix(prefix)
+        return self._list_objects(self.prefix + prefix)
+
+    def _list_objects(self, full_prefix: str) -> Iterator[BlobInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=self.bucket, Prefix=full_prefix, PaginationConfig={"PageSize": self.list_page_size}
+        )
+        for page in pages:
+            for obj in page.get("Contents", []):
+                full_key = obj["Key"]
+                if full_key.startswith(self.staging_prefix) or full_key.endswith("/"):
+                    continue  # staged bytes and "folder" marker objects are not blobs
+                yield BlobInfo(
+                    key=full_key[len(self.prefix) :],
+                    size=obj["Size"],
+                    modified=obj["LastModified"].astimezone(timezone.utc),
+                )
+
+    def copy_object(self, source_full_key: str, target_full_key: str, size: int) -> None:
+        """Server-side copy; part by part above ``copy_part_threshold``."""
+        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": source_full_key}
+        if size <= self.copy_part_threshold:
+            self.client.copy_object(Bucket=self.bucket, Key=target_full_key, CopySource=source)
+            return
+        part_size = max(self.part_size, math.ceil(size / MAX_PARTS))
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=target_full_key)["UploadId"]
+        try:
+            parts: list[CompletedPartTypeDef] = []
+            for number, offset in enumerate(range(0, size, part_size), start=1):
+                last = min(offset + part_size, size) - 1
+                copied = self.client.upload_part_copy(
+                    Bucket=self.bucket,
+                    Key=target_full_key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    CopySource=source,
+                    CopySourceRange=f"bytes={offset}-{last}",
+                )
+                parts.append({"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]})
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=target_full_key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=target_full_key, UploadId=upload_id)
+            raise
+
+    def delete_staged_object(self, full_key: str, *, if_match: str | None) -> None:
+        """Delete a completed staging object; with ``if_match`` only while it is still that version."""
+        if if_match is None:
+            self.client.delete_object(Bucket=self.bucket, Key=full_key)
+            return
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=full_key, IfMatch=if_match)
+        except ClientError as error:
+            code = error_code(error)
+            if code == "NotImplemented":  # endpoints without conditional deletes
+                self.client.delete_object(Bucket=self.bucket, Key=full_key)
+            elif code in ("PreconditionFailed", *_NOT_FOUND_CODES):
+                logger.info("staged object %s was replaced meanwhile; leaving it", full_key)
+            else:
+                raise
+
+    def _idle_since(self, upload: MultipartUploadTypeDef, cutoff: datetime) -> bool:
+        """Neither the upload nor any of its parts was touched after ``cutoff``. Parts count because a
+        long upload still sending them is not stale (and moto reports a fixed, ancient Initiated)."""
+        if upload["Initiated"] > cutoff:
+            return False
+        parts = self.client.get_paginator("list_parts").paginate(
+            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+        )
+        return not any(part["LastModified"] > cutoff for page in parts for part in page.get("Parts", []))
+
+    def clean_staging(self, older_than: timedelta) -> int:
+        """Abort multipart uploads idle since before the cutoff, and delete leftover staging objects.
+
+        Give the registry its own bucket or prefix: uploads by other programs under it look the same.
+        """
+        cutoff = self._clock() - older_than
+        removed = 0
+        uploads = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=self.prefix)
+        for uploads_page in uploads:
+            for upload in uploads_page.get("Uploads", []):
+                try:
+                    if not self._idle_since(upload, cutoff):
+                        continue
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    removed += 1
+                except ClientError as error:
+                    if error_code(error) != "NoSuchUpload":  # completed or aborted meanwhile
+                        raise
+        objects = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.staging_prefix)
+        for objects_page in objects:
+            for obj in objects_page.get("Contents", []):
+                if obj["LastModified"] <= cutoff:
+                    self.client.delete_object(Bucket=self.bucket, Key=obj["Key"])
+                    removed += 1
+        return removed
+
+    def check(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as error:
+            code = error_code(error)
+            reason = "does not exist" if code in ("404", "NoSuchBucket") else f"is not usable ({code})"
+            raise BlobStoreUnavailable(f"S3 bucket {self.bucket!r} {reason}") from error
+        except BotoCoreError as error:
+            raise BlobStoreUnavailable(f"S3 endpoint unreachable: {error}") from error
