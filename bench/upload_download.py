@@ -31,7 +31,7 @@ import numpy as np
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.s3_server import MotoServer  # noqa: E402
+from tests.s3_server import MotoServer
 
 CHUNK = 8 << 20
 

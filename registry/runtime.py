@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from patchhub.safetensors_format import HeaderLimits
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from patchhub.safetensors_format import HeaderLimits
 from registry.blobs import BlobStore, S3Options, open_blob_store
 from registry.db.session import make_engine, make_session_factory
 from registry.settings import Settings

@@ -1,7 +1,8 @@
 """Blob store on a local directory: ``<root>/<key>``, staged as temp files in ``<root>/.staging``.
 
 Commit is fsync + ``os.replace`` (atomic on POSIX within one filesystem, which staging inside the root
-guarantees) + fsync of the parent directory, so a committed blob survives a crash.
+guarantees) + fsync of the parent directory, so a committed blob survives a crash. Unlike S3, a key
+cannot be both a blob and a "directory" of others ("a" and "a/b"); content-addressed layouts never are.
 """
 
 from __future__ import annotations

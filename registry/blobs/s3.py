@@ -42,14 +42,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_PARTS = 10_000  # S3's limit on parts per multipart upload
-# Parts double in size every this many parts, so an upload of unknown length never runs out of parts:
-# with 16 MiB parts the 10,000 parts hold ~16 TiB while buffering at most 512x16 MiB at the very end.
+# Parts double in size every this many parts (capped at 5 GiB), so an upload of unknown length never
+# runs out of parts: from 16 MiB, 10,000 parts hold 12.7 TiB; a 1 TiB upload ends with 1 GiB parts.
 PARTS_PER_SIZE_STEP = 1_000
 _NOT_FOUND_CODES = ("404", "NoSuchKey", "NotFound")
 
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def part_size_for(part_number: int, base_size: int) -> int:
+    """Size of part ``part_number`` (1-based): ``base_size``, doubling every PARTS_PER_SIZE_STEP parts."""
+    return min(base_size << ((part_number - 1) // PARTS_PER_SIZE_STEP), MAX_PART_SIZE)
 
 
 def _stream_body(body: StreamingBody, chunk_size: int) -> Iterator[bytes]:
@@ -71,8 +76,7 @@ class S3BlobWriter(BlobWriter):
         self._parts: list[CompletedPartTypeDef] = []
 
     def _next_part_size(self) -> int:
-        step = len(self._parts) // PARTS_PER_SIZE_STEP
-        return min(self._store.part_size << step, MAX_PART_SIZE)
+        return part_size_for(len(self._parts) + 1, self._store.part_size)
 
     def _write(self, data: memoryview) -> None:
         self._buffer += data

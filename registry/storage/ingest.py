@@ -12,7 +12,6 @@ import hashlib
 from dataclasses import dataclass
 
 from patchhub.safetensors_format import HeaderLimits, SafetensorsError, SafetensorsHeader, StreamValidator
-
 from registry.blobs import BlobStore, BlobWriter
 from registry.errors import Invalid, PayloadTooLarge
 from registry.storage.keys import blob_key, is_sha256
