@@ -23,17 +23,13 @@ def test_file_urls_and_plain_paths_open_a_local_store(tmp_path: Path, monkeypatc
     assert by_path.root == tmp_path / "relative" / "blobs"
 
 
-def test_s3_url_opens_a_store_under_the_prefix(
-    s3_options: S3Options, s3_client: S3Client, s3_bucket: str
-) -> None:
+def test_s3_url_opens_a_store_under_the_prefix(s3_options: S3Options, s3_client: S3Client, s3_bucket: str) -> None:
     store = open_blob_store(f"s3://{s3_bucket}/team/registry", s3=s3_options)
     assert isinstance(store, S3BlobStore)
     with store.open_writer() as writer:
         writer.write(b"bytes")
         writer.commit("blobs/x")
-    assert [obj["Key"] for obj in s3_client.list_objects_v2(Bucket=s3_bucket)["Contents"]] == [
-        "team/registry/blobs/x"
-    ]
+    assert [obj["Key"] for obj in s3_client.list_objects_v2(Bucket=s3_bucket)["Contents"]] == ["team/registry/blobs/x"]
     assert store.read("blobs/x", 0, 5) == b"bytes"
 
 

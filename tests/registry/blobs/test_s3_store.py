@@ -116,9 +116,7 @@ def test_check_reports_a_missing_bucket(s3_client: S3Client) -> None:
 
 
 def test_check_reports_an_unreachable_endpoint() -> None:
-    options = S3Options(
-        endpoint_url="http://127.0.0.1:9", access_key_id="k", secret_access_key="s", max_attempts=1
-    )
+    options = S3Options(endpoint_url="http://127.0.0.1:9", access_key_id="k", secret_access_key="s", max_attempts=1)
     with pytest.raises(BlobStoreUnavailable, match="unreachable"):
         S3BlobStore(make_s3_client(options), "bucket").check()
 

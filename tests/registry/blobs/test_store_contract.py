@@ -116,7 +116,7 @@ def test_multipart_sized_blob_round_trips(store: BlobStore) -> None:
     assert staged_items(store) == 0
 
 
-@pytest.mark.parametrize("size", [1000, PART_SIZE + 1000])
+@pytest.mark.parametrize("size", [1000, PART_SIZE + 1000], ids=["small", "multipart"])
 def test_abort_leaves_nothing_behind(store: BlobStore, size: int) -> None:
     writer = store.open_writer(KEY)
     writer.write(random_bytes(size))
@@ -141,7 +141,7 @@ def test_writer_left_uncommitted_is_aborted(store: BlobStore) -> None:
     assert staged_items(store) == 0
 
 
-@pytest.mark.parametrize("size", [1000, PART_SIZE + 1000])
+@pytest.mark.parametrize("size", [1000, PART_SIZE + 1000], ids=["small", "multipart"])
 def test_commit_to_another_key_than_the_hint(store: BlobStore, size: int) -> None:
     data = random_bytes(size, seed=4)
     put(store, "blobs/actual", data, hint="blobs/declared")
@@ -160,7 +160,7 @@ def test_hint_naming_an_existing_blob_never_touches_it(store: BlobStore) -> None
     assert store.read("blobs/actual", 0, len(other)) == other
 
 
-@pytest.mark.parametrize("size", [1000, PART_SIZE + 1000])
+@pytest.mark.parametrize("size", [1000, PART_SIZE + 1000], ids=["small", "multipart"])
 def test_commit_replaces_an_existing_blob_atomically(store: BlobStore, size: int) -> None:
     old, new = random_bytes(size, seed=7), random_bytes(size + 10, seed=8)
     put(store, KEY, old)
@@ -208,9 +208,7 @@ def test_list_filters_by_prefix_in_key_order(store: BlobStore) -> None:
     for index, key in enumerate(keys):
         put(store, key, bytes([index]) * (index + 1))
     assert [info.key for info in store.list()] == sorted(keys)
-    assert [info.key for info in store.list("blobs/ab")] == sorted(
-        k for k in keys if k.startswith("blobs/ab")
-    )
+    assert [info.key for info in store.list("blobs/ab")] == sorted(k for k in keys if k.startswith("blobs/ab"))
     assert [info.key for info in store.list("blobs/ab/")] == ["blobs/ab/x"]
     assert [info.key for info in store.list("blobs/zz")] == []
     sizes = {info.key: info.size for info in store.list()}
