@@ -1,0 +1,84 @@
+"""Downloading an artifact's file into the cache: resumable, verified, atomic.
+
+Bytes stream into ``<sha256>.incomplete``; a broken connection (or a later process) continues from the
+bytes already there with a ``Range`` request guarded by ``If-Range: "<sha256>"``. Only a file whose size
+and sha256 match what the service announced is renamed into place, so the cache never holds a bad blob.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from patchhub._http import Transport, translate_transport_errors
+from patchhub._progress import progress_bar
+from patchhub.cache import BlobCache
+from patchhub.errors import ChecksumMismatchError
+from patchhub.types import Artifact
+
+HASH_BLOCK_BYTES = 4 << 20
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(HASH_BLOCK_BYTES):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_to_cache(transport: Transport, cache: BlobCache, artifact: Artifact, *, progress: bool) -> Path:
+    """The artifact's file in the cache, downloaded (or resumed) only if it is not there yet."""
+    cached = cache.lookup(artifact.sha256, artifact.size)
+    if cached is not None:
+        return cached
+    with cache.locked(artifact.sha256):
+        cached = cache.lookup(artifact.sha256, artifact.size)  # another process may have just finished it
+        if cached is not None:
+            return cached
+        partial = cache.incomplete_path(artifact.sha256)
+        have = partial.stat().st_size if partial.exists() else 0
+        with progress_bar(artifact.size, artifact.ref, enabled=progress, initial=min(have, artifact.size)) as bar:
+            transport.with_retries(lambda: _continue_download(transport, artifact, partial, bar.update))
+        _verify(partial, artifact)
+        final = cache.path(artifact.sha256)
+        os.replace(partial, final)
+        return final
+
+
+def _continue_download(
+    transport: Transport, artifact: Artifact, partial: Path, advance: Callable[[int], object]
+) -> None:
+    """One try: append the missing bytes to ``partial`` (restarting it if the service sends it whole)."""
+    have = partial.stat().st_size if partial.exists() else 0
+    if have > artifact.size:  # not a prefix of this blob: start over
+        partial.unlink()
+        have = 0
+    if have == artifact.size:
+        return
+    headers = {"Range": f"bytes={have}-", "If-Range": f'"{artifact.sha256}"'} if have else {}
+    with transport.open("GET", f"/v1/artifacts/{artifact.id}/file", headers=headers) as response:
+        resumed = response.status_code == 206
+        if resumed and not response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
+            raise ChecksumMismatchError(
+                f"the service answered Range bytes={have}- with {response.headers.get('Content-Range')!r}"
+            )
+        with open(partial, "ab" if resumed else "wb") as sink, translate_transport_errors():
+            for chunk in response.iter_bytes():  # as it arrives: a broken connection keeps every byte
+                sink.write(chunk)
+                advance(len(chunk))
+
+
+def _verify(partial: Path, artifact: Artifact) -> None:
+    size = partial.stat().st_size
+    if size != artifact.size:
+        partial.unlink()
+        raise ChecksumMismatchError(f"downloaded {size} bytes of {artifact.ref}, expected {artifact.size}")
+    digest = file_sha256(partial)
+    if digest != artifact.sha256:
+        partial.unlink()
+        raise ChecksumMismatchError(
+            f"downloaded bytes of {artifact.ref} have sha256 {digest}, expected {artifact.sha256}"
+        )

@@ -1,0 +1,228 @@
+"""Typed objects the SDK returns, built from the service's JSON (unknown keys are ignored)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str
+    description: str
+    created_at: datetime | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Namespace:
+        return cls(data["name"], data.get("description", ""), _time(data.get("created_at")))
+
+
+@dataclass(frozen=True)
+class Token:
+    id: int
+    name: str
+    role: str  # read, write or admin
+    namespace: str | None  # None: the token acts on every namespace
+    prefix: str  # the first characters of the secret, to recognise it
+    created_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Token:
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            role=data["role"],
+            namespace=data.get("namespace"),
+            prefix=data.get("prefix", ""),
+            created_at=_time(data.get("created_at")),
+            revoked_at=_time(data.get("revoked_at")),
+        )
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    token: Token
+    secret: str = field(repr=False)  # shown once by the service; store it somewhere safe
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CreatedToken:
+        return cls(Token.from_json(data), data["token"])
+
+
+@dataclass(frozen=True)
+class WhoAmI:
+    token_name: str
+    role: str
+    namespace: str | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WhoAmI:
+        return cls(data["token_name"], data["role"], data.get("namespace"))
+
+
+@dataclass(frozen=True)
+class Model:
+    id: str  # "namespace/name"
+    namespace: str
+    name: str
+    arch: str
+    arch_config: dict[str, Any]
+    description: str
+    tags: list[str]
+    created_at: datetime | None
+    latest_version: int | None
+    aliases: dict[str, int]  # alias -> version
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Model:
+        return cls(
+            id=data["id"],
+            namespace=data["namespace"],
+            name=data["name"],
+            arch=data["arch"],
+            arch_config=data.get("arch_config", {}),
+            description=data.get("description", ""),
+            tags=list(data.get("tags", [])),
+            created_at=_time(data.get("created_at")),
+            latest_version=data.get("latest_version"),
+            aliases=dict(data.get("aliases", {})),
+        )
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """A short pointer to an artifact, as used in lineage."""
+
+    id: str
+    model: str  # "namespace/name"
+    version: int
+    kind: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ArtifactRef:
+        return cls(data["id"], data["model"], data["version"], data["kind"])
+
+
+@dataclass(frozen=True)
+class Artifact:
+    id: str
+    model: str  # "namespace/name"
+    version: int
+    kind: str  # base, rws, pruned, checkpoint or dataset
+    sha256: str
+    size: int  # bytes
+    parameter_count: int
+    tensor_count: int
+    file_metadata: dict[str, str]  # the safetensors __metadata__ map
+    metadata: dict[str, Any]  # user metadata: metrics, corruption, bits ...
+    parents: list[ArtifactRef]  # lineage: what this artifact was made from
+    job_id: str | None  # lineage: the job that produced it
+    aliases: list[str]
+    created_at: datetime | None
+
+    @property
+    def ref(self) -> str:
+        """``namespace/name@v<version>``: a reference that always means these bytes."""
+        return f"{self.model}@v{self.version}"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Artifact:
+        return cls(
+            id=data["id"],
+            model=data["model"],
+            version=data["version"],
+            kind=data["kind"],
+            sha256=data["sha256"],
+            size=data["size"],
+            parameter_count=data.get("parameter_count", 0),
+            tensor_count=data.get("tensor_count", 0),
+            file_metadata=dict(data.get("file_metadata", {})),
+            metadata=dict(data.get("metadata", {})),
+            parents=[ArtifactRef.from_json(p) for p in data.get("parents", [])],
+            job_id=data.get("job_id"),
+            aliases=list(data.get("aliases", [])),
+            created_at=_time(data.get("created_at")),
+        )
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    dtype: str  # safetensors dtype: F32, BF16, I64 ...
+    shape: tuple[int, ...]
+    numel: int
+
+
+@dataclass(frozen=True)
+class TensorIndex:
+    """What an artifact holds, read from its header on the service: no download needed."""
+
+    artifact_id: str
+    parameter_count: int
+    tensors: list[TensorSpec]
+    metadata: dict[str, str]
+
+    def __getitem__(self, name: str) -> TensorSpec:
+        for spec in self.tensors:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TensorIndex:
+        return cls(
+            artifact_id=data["artifact_id"],
+            parameter_count=data["parameter_count"],
+            tensors=[TensorSpec(t["name"], t["dtype"], tuple(t["shape"]), t["numel"]) for t in data["tensors"]],
+            metadata=dict(data.get("metadata", {})),
+        )
+
+
+@dataclass(frozen=True)
+class Alias:
+    model: str
+    alias: str
+    artifact_id: str
+    version: int
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Alias:
+        return cls(data["model"], data["alias"], data["artifact_id"], data["version"])
+
+
+@dataclass(frozen=True)
+class UploadPart:
+    number: int  # 1-based
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A resumable upload session: the parts the service holds so far."""
+
+    id: str
+    model: str
+    kind: str
+    created_at: datetime | None
+    expires_at: datetime | None
+    parts: list[UploadPart]
+    artifact_id: str | None  # set once complete
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Upload:
+        return cls(
+            id=data["id"],
+            model=data["model"],
+            kind=data["kind"],
+            created_at=_time(data.get("created_at")),
+            expires_at=_time(data.get("expires_at")),
+            parts=[UploadPart(p["number"], p["size"], p["sha256"]) for p in data.get("parts", [])],
+            artifact_id=data.get("artifact_id"),
+        )

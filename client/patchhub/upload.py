@@ -1,0 +1,236 @@
+"""Uploading a file as a new artifact version: one streamed request, or the resumable parts API.
+
+The file is hashed first and its sha256 sent along, so the service checks it end to end. Files of at
+least ``multipart_threshold`` bytes go through the resumable API in parts of ``part_size`` bytes; the
+upload id is remembered in the cache, so rerunning an interrupted upload of the same file continues after
+the parts the service already holds (``GET /v1/uploads/{id}``) instead of starting again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from patchhub._http import ConnectionLost, Transport
+from patchhub._progress import progress_bar
+from patchhub.cache import BlobCache
+from patchhub.download import file_sha256
+from patchhub.errors import ConflictError, NotFoundError
+from patchhub.resources.models import model_path
+from patchhub.resources.uploads import Uploads
+from patchhub.types import Artifact, Upload
+
+METADATA_HEADER = "X-Patchhub-Metadata"
+STREAM_CHUNK_BYTES = 1 << 20
+CLOCK_SKEW_S = 300  # tolerated difference between our clock and the service's when matching an upload
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    multipart_threshold: int = 64 * 1024 * 1024  # files this large or larger use the resumable API
+    part_size: int = 16 * 1024 * 1024  # bytes per part of a resumable upload (the last may be shorter)
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """The bytes to upload, already hashed: a file on disk or an in-memory buffer."""
+
+    size: int
+    sha256: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    def read(self, start: int, end: int) -> bytes:
+        if self.data is not None:
+            return self.data[start:end]
+        assert self.path is not None
+        with open(self.path, "rb") as handle:
+            handle.seek(start)
+            return handle.read(end - start)
+
+    def chunks(self, on_chunk: Callable[[int], object]) -> Iterator[bytes]:
+        """The whole content in chunks, opened afresh on each call (so a retry resends it from the start)."""
+        if self.data is not None:
+            for start in range(0, self.size, STREAM_CHUNK_BYTES):
+                chunk = self.data[start : start + STREAM_CHUNK_BYTES]
+                on_chunk(len(chunk))
+                yield chunk
+            return
+        assert self.path is not None
+        with open(self.path, "rb") as handle:
+            while chunk := handle.read(STREAM_CHUNK_BYTES):
+                on_chunk(len(chunk))
+                yield chunk
+
+
+def write_state_dict(state_dict: Mapping[str, Any], path: Path, metadata: dict[str, str] | None) -> None:
+    """Save torch tensors or numpy arrays as safetensors (torch when any value is a torch tensor)."""
+    if any(type(v).__module__.startswith("torch") for v in state_dict.values()):
+        import torch
+        from safetensors.torch import save_file as save_torch
+
+        seen: set[int] = set()
+        tensors: dict[str, torch.Tensor] = {}
+        for name, value in state_dict.items():
+            tensor = value if isinstance(value, torch.Tensor) else torch.from_numpy(value)
+            tensor = tensor.detach().cpu().contiguous()
+            if tensor.data_ptr() in seen:  # tied weights: safetensors refuses shared storage
+                tensor = tensor.clone()
+            seen.add(tensor.data_ptr())
+            tensors[name] = tensor
+        save_torch(tensors, str(path), metadata=metadata)
+    else:
+        import numpy as np
+        from safetensors.numpy import save_file as save_numpy
+
+        save_numpy({k: np.ascontiguousarray(v) for k, v in state_dict.items()}, str(path), metadata=metadata)
+
+
+@contextlib.contextmanager
+def local_file(
+    source: str | os.PathLike[str] | bytes | None,
+    state_dict: Mapping[str, Any] | None,
+    file_metadata: dict[str, str] | None = None,
+) -> Iterator[LocalFile]:
+    """Hash what is to be uploaded; a state_dict is first written to a temporary safetensors file."""
+    if (source is None) == (state_dict is None):
+        raise ValueError("give exactly one of a path or bytes, or state_dict=")
+    if isinstance(source, bytes):
+        yield LocalFile(len(source), hashlib.sha256(source).hexdigest(), data=source)
+        return
+    if source is not None:
+        path = Path(source)
+        yield LocalFile(path.stat().st_size, file_sha256(path), path=path)
+        return
+    assert state_dict is not None
+    with tempfile.TemporaryDirectory(prefix="patchhub-") as tmp:
+        path = Path(tmp) / "state_dict.safetensors"
+        write_state_dict(state_dict, path, file_metadata)
+        yield LocalFile(path.stat().st_size, file_sha256(path), path=path)
+
+
+class ArtifactUploader:
+    def __init__(
+        self, transport: Transport, uploads: Uploads, cache: BlobCache, options: UploadOptions, *, progress: bool
+    ) -> None:
+        self.transport = transport
+        self.uploads = uploads
+        self.cache = cache
+        self.options = options
+        self.progress = progress
+
+    def upload(
+        self, model: str, file: LocalFile, *, kind: str, metadata: dict[str, Any], parents: list[str]
+    ) -> Artifact:
+        if file.size >= self.options.multipart_threshold:
+            return self._resumable(model, file, kind=kind, metadata=metadata, parents=parents)
+        return self._single(model, file, kind=kind, metadata=metadata, parents=parents)
+
+    def _single(
+        self, model: str, file: LocalFile, *, kind: str, metadata: dict[str, Any], parents: list[str]
+    ) -> Artifact:
+        params = {"kind": kind, "sha256": file.sha256, "parent": parents}
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(file.size),
+            METADATA_HEADER: json.dumps(metadata),
+        }
+        started = time.time()
+        with progress_bar(file.size, f"upload {model}", enabled=self.progress) as bar:
+
+            def body() -> Iterator[bytes]:
+                bar.reset(total=file.size)
+                return file.chunks(bar.update)
+
+            def send() -> Any:
+                return self.transport.request_json(
+                    "PUT",
+                    f"{model_path(model)}/artifacts",
+                    params=params,
+                    headers=headers,
+                    body=body,
+                    idempotent=False,
+                )
+
+            try:
+                data = send()
+            except ConnectionLost as exc:
+                # The answer was lost after the body went out: the version may exist. Look before resending.
+                if not exc.maybe_delivered:
+                    raise
+                landed = self._landed_version(model, file.sha256, started)
+                if landed is not None:
+                    return landed
+                data = send()
+        return Artifact.from_json(data)
+
+    def _landed_version(self, model: str, sha256: str, started: float) -> Artifact | None:
+        try:
+            latest = Artifact.from_json(self.transport.request_json("GET", f"{model_path(model)}/artifacts/latest"))
+        except NotFoundError:
+            return None
+        recent = latest.created_at is not None and latest.created_at.timestamp() >= started - CLOCK_SKEW_S
+        return latest if latest.sha256 == sha256 and recent else None
+
+    def _resumable(
+        self, model: str, file: LocalFile, *, kind: str, metadata: dict[str, Any], parents: list[str]
+    ) -> Artifact:
+        key = _upload_key(model, file, kind, metadata, parents, self.options.part_size)
+        upload = self._recalled_upload(key)
+        if upload is not None and upload.artifact_id is not None:
+            self.cache.forget_upload(key)
+            return self._artifact(upload.artifact_id)
+        if upload is None:
+            upload = self.uploads.create(model, kind=kind, metadata=metadata, parents=parents)
+            self.cache.remember_upload(key, upload.id)
+        stored = {part.number: part for part in upload.parts}
+        part_size = self.options.part_size
+        with progress_bar(file.size, f"upload {model}", enabled=self.progress) as bar:
+            for number, start in enumerate(range(0, file.size, part_size), start=1):
+                data = file.read(start, min(start + part_size, file.size))
+                have = stored.get(number)
+                if have is None or have.size != len(data) or have.sha256 != hashlib.sha256(data).hexdigest():
+                    self.uploads.put_part(upload.id, number, data)
+                bar.update(len(data))
+        artifact = self._complete(upload.id, file.sha256)
+        self.cache.forget_upload(key)
+        return artifact
+
+    def _recalled_upload(self, key: str) -> Upload | None:
+        upload_id = self.cache.recall_upload(key)
+        if upload_id is None:
+            return None
+        try:
+            return self.uploads.get(upload_id)
+        except NotFoundError:  # expired, aborted or collected: start a new one
+            self.cache.forget_upload(key)
+            return None
+
+    def _complete(self, upload_id: str, sha256: str) -> Artifact:
+        try:
+            return self.uploads.complete(upload_id, sha256)
+        except (ConflictError, ConnectionLost):
+            # An earlier try may have completed it (its answer lost): the upload then names its artifact.
+            upload = self.uploads.get(upload_id)
+            if upload.artifact_id is None:
+                raise
+            return self._artifact(upload.artifact_id)
+
+    def _artifact(self, artifact_id: str) -> Artifact:
+        return Artifact.from_json(self.transport.request_json("GET", f"/v1/artifacts/{artifact_id}"))
+
+
+def _upload_key(
+    model: str, file: LocalFile, kind: str, metadata: dict[str, Any], parents: list[str], part_size: int
+) -> str:
+    """Identifies "this file, to this model, with these settings", so only a true rerun resumes."""
+    recipe = json.dumps([model, file.sha256, kind, metadata, parents, part_size], sort_keys=True, default=str)
+    return hashlib.sha256(recipe.encode()).hexdigest()[:40]
