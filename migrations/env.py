@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 import registry.models  # noqa: F401  (registers every table on Base.metadata)
-from registry.db.base import Base
+from registry.db.base import Base, UTCDateTime
 from registry.db.session import make_engine
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def render_item(type_: str, obj: object, autogen_context: AutogenContext) -> str | Literal[False]:
+    # Revisions spell UTCDateTime as the plain column type it stores, so they never import registry code.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations(connection: Connection) -> None:
@@ -19,6 +29,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite can only ALTER via table copies
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import click
@@ -11,6 +13,7 @@ from sqlalchemy import func, select
 
 from registry.db import migrate
 from registry.db.session import transaction
+from registry.jobs.broker import QUEUES
 from registry.models import ApiToken, Role
 from registry.runtime import Runtime, build_runtime
 from registry.settings import Settings, get_settings
@@ -23,6 +26,32 @@ def _runtime() -> Runtime:
 @click.group()
 def main() -> None:
     """patchhub registry service."""
+
+
+@main.command()
+@click.option("--queues", default="gpu,cpu", show_default=True, help="comma-separated queues to consume")
+@click.option("--concurrency", default=1, show_default=True, help="jobs run at once in this worker")
+def worker(queues: str, concurrency: int) -> None:
+    """Run a Celery worker for jobs (uses CUDA when present)."""
+    from workers.celery_app import app
+
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = set(names) - set(QUEUES)
+    if unknown or not names:
+        raise click.BadParameter(f"queues must be among {', '.join(QUEUES)}", param_hint="--queues")
+    pool = "solo" if concurrency == 1 else "threads"
+    app.worker_main(
+        [
+            "worker",
+            f"--queues={','.join(names)}",
+            f"--concurrency={concurrency}",
+            f"--pool={pool}",
+            f"--hostname=patchhub-{'-'.join(names)}-{os.getpid()}@%h",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
 
 
 @main.command()
@@ -43,7 +72,20 @@ def serve(host: str | None, port: int | None) -> None:
     click.echo(f"database: {_redact(settings.resolved_database_url)}   blobs: {settings.resolved_blob_url}")
     if token_file:
         click.echo(f"first start: an admin token was written to {token_file} (readable by you only)")
-    uvicorn.run(create_app(runtime=runtime), host=host, port=port, log_level="info")
+    embedded_worker = _start_embedded_worker() if settings.embedded_broker else None
+    try:
+        uvicorn.run(create_app(runtime=runtime), host=host, port=port, log_level="info")
+    finally:
+        if embedded_worker is not None:
+            embedded_worker.terminate()
+            embedded_worker.wait(timeout=30)
+
+
+def _start_embedded_worker() -> subprocess.Popen[bytes]:
+    """With the embedded broker (no Redis configured), `serve` runs one worker subprocess itself."""
+    command = [sys.executable, "-m", "registry.cli", "worker", "--queues", "gpu,cpu", "--concurrency", "1"]
+    click.echo("jobs: embedded broker (SQLite file) with one worker subprocess")
+    return subprocess.Popen(command)
 
 
 def _bootstrap_admin_token(runtime: Runtime) -> str | None:

@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     s3_part_size: int = 16 * 1024 * 1024
     s3_max_attempts: int = 5
 
+    # Celery broker: redis://host:6379/0 in production; empty means an embedded broker (a SQLite file in
+    # data_dir, no server) and `serve` then starts one worker subprocess itself.
+    broker_url: str = ""
+    # A running job's lease; its worker renews it every third of this. An expired lease (the worker died)
+    # makes the job claimable again, and the sweeper re-enqueues it.
+    job_lease_seconds: int = 30
+    # How often workers sweep for expired leases and queued jobs that never reached the broker.
+    job_sweep_seconds: int = 10
+    # Broker redelivery of unacknowledged messages; longer than the longest job (the lease recovers sooner).
+    broker_visibility_timeout_seconds: int = 12 * 3600
+
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -44,6 +55,14 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'patchhub.db'}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.data_dir / 'broker.db'}"
 
     @property
     def resolved_blob_url(self) -> str:

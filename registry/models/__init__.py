@@ -1,6 +1,7 @@
 """ORM models, one file per aggregate. Importing this package registers every table on Base.metadata."""
 
 from registry.models.artifact import Alias, Artifact, ArtifactParent
+from registry.models.job import Job, JobLog, JobStatus
 from registry.models.model import Model
 from registry.models.namespace import Namespace
 from registry.models.token import ApiToken, Role
@@ -11,6 +12,9 @@ __all__ = [
     "ApiToken",
     "Artifact",
     "ArtifactParent",
+    "Job",
+    "JobLog",
+    "JobStatus",
     "Model",
     "Namespace",
     "Role",

@@ -22,7 +22,7 @@ class Artifact(Base):
     """An immutable, versioned safetensors file of a model. The bytes live in the blob store by sha256."""
 
     __tablename__ = "artifacts"
-    __table_args__ = (UniqueConstraint("model_id", "version"),)
+    __table_args__ = (UniqueConstraint("model_id", "version"), UniqueConstraint("job_id", "job_output"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
@@ -37,7 +37,9 @@ class Artifact(Base):
     file_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # User-supplied JSON: metrics, corruption, bits, layers, FLOPs ...
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    job_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"), default=None, index=True)
+    # The output's name within its job: a redelivered job finds what it already registered, never twice.
+    job_output: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parent_links: Mapped[list[ArtifactParent]] = relationship(

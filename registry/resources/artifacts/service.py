@@ -52,6 +52,7 @@ def register_artifact(
     meta: dict[str, Any],
     parents: list[Artifact],
     job_id: str | None = None,
+    job_output: str | None = None,
 ) -> Artifact:
     """Make verified bytes visible as the model's next version and move ``latest`` onto it."""
     # Lock the model row so concurrent uploads get distinct versions (SQLite serialises writers anyway).
@@ -71,6 +72,7 @@ def register_artifact(
         file_metadata=header.metadata,
         meta=check_metadata(meta),
         job_id=job_id,
+        job_output=job_output,
     )
     session.add(artifact)
     session.flush()

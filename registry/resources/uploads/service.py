@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Iterator
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from registry.blobs import BlobStore
@@ -103,7 +103,7 @@ def delete_part_blobs(store: BlobStore, stored: list[UploadPart]) -> None:
 
 def finish_upload(session: Session, upload: Upload, artifact: Artifact) -> None:
     upload.artifact_id = artifact.id
-    session.execute(UploadPart.__table__.delete().where(UploadPart.upload_id == upload.id))
+    session.execute(delete(UploadPart).where(UploadPart.upload_id == upload.id))
     session.flush()
 
 

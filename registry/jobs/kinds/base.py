@@ -1,0 +1,62 @@
+"""What every job kind shares: validated params, artifact references, the device that picks the queue."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Device(str, enum.Enum):
+    cpu = "cpu"
+    gpu = "gpu"
+    auto = "auto"  # the cpu queue; a worker that also serves gpu picks it up and uses CUDA when present
+
+    @property
+    def queue(self) -> str:
+        return "gpu" if self is Device.gpu else "cpu"
+
+
+class JobParams(BaseModel):
+    """Base of every kind's params. Unknown fields are errors, so a typo is a 422, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: Device = Device.auto
+
+    # Fields holding artifact references (an artifact id or "ns/name@ref"); the service resolves them to ids
+    # at submission, checks the caller may read them, and records them as the outputs' parents.
+    artifact_fields: ClassVar[tuple[str, ...]] = ()
+    # Fields naming the model ("ns/name") outputs are registered under; the caller needs write access there.
+    output_model_fields: ClassVar[tuple[str, ...]] = ()
+
+
+@dataclass(frozen=True)
+class JobKindSpec:
+    name: str
+    params: type[JobParams]
+    description: str
+
+
+JOB_KINDS: dict[str, JobKindSpec] = {}
+
+
+def job_kind(name: str, description: str) -> Callable[[type[JobParams]], type[JobParams]]:
+    def register(params: type[JobParams]) -> type[JobParams]:
+        if name in JOB_KINDS:
+            raise ValueError(f"job kind {name!r} is already registered")
+        JOB_KINDS[name] = JobKindSpec(name=name, params=params, description=description)
+        return params
+
+    return register
+
+
+BUILTIN_DATASET_PREFIX = "builtin:"
+BUILTIN_DATASETS = ("builtin:digits",)
+
+
+def is_builtin_dataset(value: str) -> bool:
+    return value.startswith(BUILTIN_DATASET_PREFIX)

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from registry.db.session import transaction
+from registry.deps import PrincipalDep, RuntimeDep, SessionDep
+from registry.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, responses
+from registry.jobs import service
+from registry.jobs.broker import enqueue
+from registry.jobs.kinds import JOB_KINDS
+from registry.jobs.schemas import JobCreate, JobKindOut, JobOut, JobPage, LogLine
+from registry.models import JobStatus, Role
+from registry.resources.namespaces.service import get_namespace
+from registry.runtime import Runtime
+
+router = APIRouter(prefix="/v1", tags=["jobs"])
+AUTH_ERRORS = (Unauthorized, Forbidden)
+log = logging.getLogger("patchhub.jobs")
+EVENT_POLL_SECONDS = 0.5
+
+
+@router.get("/job-kinds", response_model=list[JobKindOut], responses=responses(*AUTH_ERRORS))
+def list_job_kinds(principal: PrincipalDep) -> list[JobKindOut]:
+    """Every job kind with the JSON schema of its params."""
+    return [
+        JobKindOut(name=spec.name, description=spec.description, params_schema=spec.params.model_json_schema())
+        for spec in sorted(JOB_KINDS.values(), key=lambda s: s.name)
+    ]
+
+
+@router.post(
+    "/jobs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobOut,
+    responses={**responses(*AUTH_ERRORS, NotFound, Invalid, Conflict), 200: {"description": "idempotent replay"}},
+)
+def submit_job(
+    body: JobCreate,
+    response: Response,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency_key: Annotated[str | None, Header(description="the same key returns the same job")] = None,
+) -> JobOut:
+    """Validate params, record the job, and enqueue it once the record is committed."""
+    namespace = get_namespace(session, body.namespace)
+    principal.require(Role.write, namespace)
+    job, created = service.submit_job(session, principal, namespace, body.kind, body.params, idempotency_key)
+    out = service.job_out(session, namespace, job)
+    session.commit()  # enqueue only after the job is durably recorded
+    if created:
+        _enqueue_committed(runtime, job.id, job.queue)
+    else:
+        response.status_code = status.HTTP_200_OK
+    return out
+
+
+def _enqueue_committed(runtime: Runtime, job_id: str, queue: str) -> None:
+    try:
+        enqueue(runtime.settings, job_id, queue)
+    except Exception as exc:  # the sweeper enqueues jobs left unsent
+        log.warning("could not enqueue job %s now (%s); a worker's sweeper will", job_id, type(exc).__name__)
+        return
+    with transaction(runtime.session_factory) as session:
+        service.mark_enqueued(session, job_id)
+
+
+@router.get("/jobs", response_model=JobPage, responses=responses(*AUTH_ERRORS, NotFound, Invalid))
+def list_jobs(
+    session: SessionDep,
+    principal: PrincipalDep,
+    namespace: str | None = None,
+    status: JobStatus | None = None,
+    kind: str | None = None,
+    page_size: int = 50,
+    page_token: str | None = None,
+) -> JobPage:
+    namespace_id = principal.namespace_id
+    if namespace is not None:
+        scope = get_namespace(session, namespace)
+        principal.require(Role.read, scope)
+        namespace_id = scope.id
+    rows, next_token = service.list_jobs(
+        session, namespace_id=namespace_id, status=status, kind=kind, page_size=page_size, page_token=page_token
+    )
+    return JobPage(items=[service.job_out(session, n, j) for n, j in rows], next_page_token=next_token)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=responses(*AUTH_ERRORS, NotFound))
+def get_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> JobOut:
+    namespace, job = service.get_job(session, job_id)
+    principal.require(Role.read, namespace)
+    return service.job_out(session, namespace, job)
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut, responses=responses(*AUTH_ERRORS, NotFound, Conflict))
+def cancel_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> JobOut:
+    """Cancel a queued job now, or ask a running one to stop at its next progress point."""
+    namespace, job = service.get_job(session, job_id)
+    principal.require(Role.write, namespace)
+    return service.job_out(session, namespace, service.cancel_job(session, job))
+
+
+@router.get("/jobs/{job_id}/logs", response_model=list[LogLine], responses=responses(*AUTH_ERRORS, NotFound))
+def get_logs(job_id: str, session: SessionDep, principal: PrincipalDep, after: int = 0) -> list[LogLine]:
+    """Log lines after the line id ``after`` (0: from the start)."""
+    namespace, job = service.get_job(session, job_id)
+    principal.require(Role.read, namespace)
+    return [
+        LogLine(id=row.id, attempt=row.attempt, created_at=row.created_at, line=row.line)
+        for row in service.read_logs(session, job, after)
+    ]
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={**responses(*AUTH_ERRORS, NotFound), 200: {"content": {"text/event-stream": {}}}},
+)
+def job_events(
+    job_id: str, request: Request, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    """Server-sent events: ``progress`` when status/progress/message change, ``log`` per line, ``end`` last."""
+    namespace, _job = service.get_job(session, job_id)
+    principal.require(Role.read, namespace)
+    return StreamingResponse(
+        _events(request, runtime, job_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(request: Request, runtime: Runtime, job_id: str) -> AsyncIterator[str]:
+    last_state: tuple[object, ...] | None = None
+    last_log = 0
+
+    def snapshot() -> tuple[JobOut, list[LogLine]]:
+        with transaction(runtime.session_factory) as session:
+            namespace, job = service.get_job(session, job_id)
+            lines = [
+                LogLine(id=r.id, attempt=r.attempt, created_at=r.created_at, line=r.line)
+                for r in service.read_logs(session, job, last_log)
+            ]
+            return service.job_out(session, namespace, job), lines
+
+    while not await request.is_disconnected():
+        job, lines = await run_in_threadpool(snapshot)
+        for line in lines:
+            last_log = line.id
+            yield f"event: log\ndata: {line.model_dump_json()}\n\n"
+        state = (job.status, job.progress, job.message, job.attempts)
+        if state != last_state:
+            last_state = state
+            yield f"event: progress\ndata: {job.model_dump_json()}\n\n"
+        if job.status.terminal:
+            yield f"event: end\ndata: {json.dumps({'status': job.status.value})}\n\n"
+            return
+        await asyncio.sleep(EVENT_POLL_SECONDS)

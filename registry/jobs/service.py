@@ -1,0 +1,205 @@
+"""Submitting, reading, listing and cancelling jobs (the API side)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry.auth.principal import Principal
+from registry.db.base import utcnow
+from registry.errors import Conflict, Invalid, NotFound
+from registry.jobs.kinds import JOB_KINDS, JobParams
+from registry.jobs.kinds.base import is_builtin_dataset
+from registry.jobs.refs import resolve_artifact_ref
+from registry.jobs.schemas import JobOut
+from registry.models import Artifact, Job, JobLog, JobStatus, Namespace, Role
+from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
+from registry.resources.artifacts.service import new_id
+from registry.resources.models.schemas import ModelCreate
+from registry.resources.models.service import create_model, find_model
+
+
+def validate_params(kind: str, raw: dict[str, Any]) -> JobParams:
+    spec = JOB_KINDS.get(kind)
+    if spec is None:
+        raise Invalid(f"unknown job kind {kind[:64]!r}; known: {', '.join(sorted(JOB_KINDS))}")
+    try:
+        return spec.params.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"params.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise Invalid(problems) from None
+
+
+def submit_job(
+    session: Session,
+    principal: Principal,
+    namespace: Namespace,
+    kind: str,
+    raw_params: dict[str, Any],
+    idempotency_key: str | None,
+) -> tuple[Job, bool]:
+    """Create a queued job, or return the one this idempotency key already made (``created`` False)."""
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 128:
+            raise Invalid("Idempotency-Key must be 1-128 characters")
+        existing = session.scalar(
+            select(Job).where(Job.namespace_id == namespace.id, Job.idempotency_key == idempotency_key)
+        )
+        if existing is not None:
+            if existing.kind != kind:
+                raise Conflict("this Idempotency-Key was already used for a different job")
+            return existing, False
+    params = validate_params(kind, raw_params)
+    resolved = _resolve_references(session, principal, params)
+    job = Job(
+        id=new_id(),
+        namespace_id=namespace.id,
+        kind=kind,
+        params=resolved,
+        queue=params.device.queue,
+        status=JobStatus.queued,
+        idempotency_key=idempotency_key,
+        created_by=principal.token_name,
+    )
+    session.add(job)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer with its job.
+        session.expunge(job)
+        winner = session.scalar(
+            select(Job).where(Job.namespace_id == namespace.id, Job.idempotency_key == idempotency_key)
+        )
+        if winner is None:
+            raise
+        return winner, False
+    return job, True
+
+
+def _resolve_references(session: Session, principal: Principal, params: JobParams) -> dict[str, Any]:
+    """Artifact references become ids (so moving an alias later does not change the job); output models
+    are checked or created. The caller must be able to read every input and write every output model."""
+    values = params.model_dump(mode="json")
+    for field in params.artifact_fields:
+        ref = values.get(field)
+        if ref is None or (field == "dataset" and is_builtin_dataset(ref)):
+            continue
+        namespace, artifact = resolve_artifact_ref(session, ref, field)
+        principal.require(Role.read, namespace)
+        values[field] = artifact.id
+    for field in params.output_model_fields:
+        values[field] = _output_model(session, principal, values[field], values)
+    return values
+
+
+def _output_model(session: Session, principal: Principal, ref: str, values: dict[str, Any]) -> str:
+    namespace_name, sep, name = ref.partition("/")
+    if not sep:
+        raise Invalid(f"output model {ref[:80]!r} must be 'namespace/name'")
+    try:
+        namespace, _model = find_model(session, namespace_name, name)
+        principal.require(Role.write, namespace)
+    except NotFound:
+        owner = session.scalar(select(Namespace).where(Namespace.name == namespace_name))
+        if owner is None:
+            raise Invalid(f"namespace {namespace_name[:64]!r} of the output model does not exist") from None
+        principal.require(Role.write, owner)
+        body = ModelCreate(
+            namespace=namespace_name,
+            name=name,
+            arch=str(values.get("arch", "unknown")),
+            arch_config=dict(values.get("arch_config") or {}),
+            description=f"created by a {values.get('kind', 'job')} job",
+        )
+        create_model(session, owner, body)
+    return ref
+
+
+def get_job(session: Session, job_id: str) -> tuple[Namespace, Job]:
+    row = session.execute(
+        select(Namespace, Job).join(Job, Job.namespace_id == Namespace.id).where(Job.id == job_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"job {job_id[:64]!r} does not exist")
+    return row[0], row[1]
+
+
+def list_jobs(
+    session: Session,
+    *,
+    namespace_id: int | None,
+    status: JobStatus | None,
+    kind: str | None,
+    page_size: int,
+    page_token: str | None,
+) -> tuple[list[tuple[Namespace, Job]], str | None]:
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise Invalid(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    # Jobs have random ids, so a page token is an offset into the (created_at, id) order.
+    query = select(Namespace, Job).join(Job, Job.namespace_id == Namespace.id).order_by(Job.created_at, Job.id)
+    if namespace_id is not None:
+        query = query.where(Job.namespace_id == namespace_id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    offset = decode_page_token(page_token) or 0
+    rows = [(r[0], r[1]) for r in session.execute(query.offset(offset).limit(page_size + 1))]
+    next_token = encode_page_token(offset + page_size) if len(rows) > page_size else None
+    return rows[:page_size], next_token
+
+
+def cancel_job(session: Session, job: Job) -> Job:
+    """A queued job is cancelled at once; a running one stops at its next progress point."""
+    if job.status.terminal:
+        raise Conflict(f"job {job.id} is already {job.status.value}")
+    if job.status is JobStatus.queued:
+        job.status = JobStatus.cancelled
+        job.finished_at = utcnow()
+        job.message = "cancelled before it started"
+    job.cancel_requested = True
+    session.flush()
+    return job
+
+
+def read_logs(session: Session, job: Job, after: int, limit: int = 1000) -> list[JobLog]:
+    return list(
+        session.scalars(
+            select(JobLog).where(JobLog.job_id == job.id, JobLog.id > after).order_by(JobLog.id).limit(limit)
+        )
+    )
+
+
+def job_out(session: Session, namespace: Namespace, job: Job) -> JobOut:
+    outputs = session.scalars(select(Artifact.id).where(Artifact.job_id == job.id).order_by(Artifact.created_at))
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        namespace=namespace.name,
+        params=job.params,
+        queue=job.queue,
+        status=job.status,
+        progress=job.progress,
+        message=job.message,
+        result=job.result,
+        error=job.error,
+        attempts=job.attempts,
+        worker=job.worker,
+        cancel_requested=job.cancel_requested,
+        outputs=list(outputs),
+        created_by=job.created_by,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+def mark_enqueued(session: Session, job_id: str) -> None:
+    job = session.get(Job, job_id)
+    if job is not None:
+        job.enqueued_at = utcnow()

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+def submit(client: httpx.Client, namespace: str, kind: str, params: dict[str, Any], key: str | None = None) -> dict:
+    headers = {"Idempotency-Key": key} if key else {}
+    response = client.post("/v1/jobs", json={"kind": kind, "namespace": namespace, "params": params}, headers=headers)
+    assert response.status_code in (200, 201), response.text
+    return dict(response.json())
+
+
+def wait_for(client: httpx.Client, job_id: str, condition: Any, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        if condition(job):
+            return dict(job)
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not reach the condition in {timeout}s: {job}")
+
+
+def wait_done(client: httpx.Client, job_id: str, timeout: float = 180) -> dict:
+    return wait_for(client, job_id, lambda job: job["status"] in TERMINAL, timeout)
+
+
+def train_params(namespace: str, **overrides: Any) -> dict[str, Any]:
+    """A small but real training run: ResNet-20 on digits at 16x16."""
+    return {
+        "output_model": f"{namespace}/digits-resnet20",
+        "arch": "resnet20",
+        "dataset": "builtin:digits",
+        "image_size": 16,
+        "epochs": 4,
+        "batch_size": 64,
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "device": "cpu",
+        **overrides,
+    }

@@ -1,0 +1,33 @@
+"""The worker-side Celery app: the shared configuration, the task that runs jobs, and the lease sweeper.
+
+Start workers with ``patchhub-server worker --queues gpu,cpu --concurrency 1``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
+
+from registry.jobs.broker import make_celery
+from registry.settings import get_settings
+from workers.jobs.runtime import worker_runtime
+from workers.jobs.sweeper import start_sweeper
+
+app: Celery = make_celery(get_settings())
+_sweeper_stop = threading.Event()
+
+
+@worker_ready.connect
+def _start_sweeper(**_kwargs: Any) -> None:
+    start_sweeper(worker_runtime(), _sweeper_stop)
+
+
+@worker_shutdown.connect
+def _stop_sweeper(**_kwargs: Any) -> None:
+    _sweeper_stop.set()
+
+
+import workers.tasks.jobs  # noqa: E402, F401  (registers the task on `app`)

@@ -1,0 +1,9 @@
+"""Running jobs: claim, heartbeat, dispatch to the kind's handler, register outputs exactly once.
+
+Importing this package registers every handler.
+"""
+
+from workers.jobs import evaluate, train  # noqa: F401
+from workers.jobs.handlers import HANDLERS, handles
+
+__all__ = ["HANDLERS", "handles"]

@@ -1,0 +1,74 @@
+"""Inputs and outputs of classifier jobs: datasets, zoo models rebuilt from artifacts, checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+from torch import nn
+
+from registry.jobs.kinds.base import is_builtin_dataset
+from workers.data import ImageDataset, dataset_from_bytes, load_digits_dataset
+from workers.jobs.context import InputArtifact, JobContext
+from workers.models import config_to_json, create_model, model_config
+
+ARCH_KEY = "patchhub.arch"
+ARCH_CONFIG_KEY = "patchhub.arch_config"
+
+
+def load_dataset_param(context: JobContext, value: str, split: str) -> ImageDataset:
+    """``builtin:digits`` (with the job's image_size/channels/split_seed) or a dataset artifact id."""
+    params = context.params
+    if is_builtin_dataset(value):
+        return load_digits_dataset(
+            image_size=int(params.get("image_size", 32)),
+            channels=int(params.get("channels", 3)),
+            split=split,  # type: ignore[arg-type]
+            seed=int(params.get("split_seed", 0)),
+        )
+    return dataset_from_bytes(context.read_artifact(value).data)
+
+
+def build_model(arch: str, arch_config: dict[str, Any], num_classes: int | None = None) -> tuple[nn.Module, Any]:
+    """A zoo model; ``num_classes`` fills in the config's class count when the caller did not set it."""
+    overrides = dict(arch_config)
+    config = model_config(arch, **overrides)
+    if num_classes is not None and "num_classes" not in overrides and hasattr(config, "num_classes"):
+        config = dataclasses.replace(config, num_classes=num_classes)
+    return create_model(arch, **config_to_json(config)), config
+
+
+def checkpoint_bytes(model: nn.Module, arch: str, config: Any) -> bytes:
+    """Weights as safetensors, with the architecture in the header so the file rebuilds on its own."""
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    metadata = {ARCH_KEY: arch, ARCH_CONFIG_KEY: json.dumps(config_to_json(config), sort_keys=True)}
+    return save_tensors(state, metadata=metadata)
+
+
+def model_from_artifact(artifact: InputArtifact) -> tuple[nn.Module, str, Any]:
+    """Rebuild the network an artifact holds: from its own header if it says, else from its model's arch."""
+    arch = artifact.file_metadata.get(ARCH_KEY, artifact.arch)
+    if ARCH_CONFIG_KEY in artifact.file_metadata:
+        arch_config = json.loads(artifact.file_metadata[ARCH_CONFIG_KEY])
+    else:
+        arch_config = artifact.arch_config
+    model, config = build_model(arch, arch_config)
+    load_weights(model, artifact.data)
+    return model, arch, config
+
+
+def load_weights(model: nn.Module, data: bytes) -> None:
+    state = load_tensors(data)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"the weights do not fit the architecture: missing {sorted(missing)[:5]}, "
+            f"unexpected {sorted(unexpected)[:5]}"
+        )
+
+
+def torch_device(device: str) -> str:
+    return {"gpu": "cuda", "cpu": "cpu"}.get(device, "auto")

@@ -1,0 +1,94 @@
+"""Run one job: claim it, keep its lease, call its handler, then register outputs and finish atomically."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from registry.db.session import transaction
+from registry.jobs.lifecycle import Claim, claim_job, finish, lock_if_owned
+from registry.models import Artifact, JobStatus
+from registry.resources.artifacts.service import check_parents, get_artifact, merge_metadata, register_artifact
+from registry.resources.models.service import find_model
+from registry.runtime import Runtime
+from workers.jobs.context import JobCancelled, JobContext, LeaseKeeper, LeaseLost
+from workers.jobs.handlers import HANDLERS, JobOutcome
+from workers.jobs.runtime import worker_name
+
+log = logging.getLogger("patchhub.worker")
+
+
+def execute_job(runtime: Runtime, job_id: str, worker: str | None = None) -> JobStatus | None:
+    """Run ``job_id`` if it is claimable; returns its final status, or None if another worker has it."""
+    import workers.jobs  # noqa: F401  (registers the handlers)
+
+    lease = timedelta(seconds=runtime.settings.job_lease_seconds)
+    with transaction(runtime.session_factory) as session:
+        claim = claim_job(session, job_id, worker or worker_name(), lease)
+    if claim is None:
+        log.info("job %s is not claimable (running elsewhere, finished or cancelled); skipping", job_id)
+        return None
+    context = JobContext(runtime=runtime, claim=claim, lease=lease)
+    with LeaseKeeper(context):
+        try:
+            handler = HANDLERS[claim.kind]
+            context.log(f"attempt {claim.attempt} of {claim.kind} on {worker or worker_name()}")
+            outcome = handler(context)
+            context.raise_if_stopping()
+        except LeaseLost:
+            log.warning("job %s: lease lost to another worker; its outputs are not registered here", job_id)
+            return None
+        except JobCancelled:
+            return _finish(runtime, claim, JobStatus.cancelled, message="cancelled while running")
+        except Exception as exc:
+            context.log(traceback.format_exc())
+            return _finish(runtime, claim, JobStatus.failed, message="failed", error=f"{type(exc).__name__}: {exc}")
+        return _succeed(runtime, context, outcome)
+
+
+def _finish(
+    runtime: Runtime, claim: Claim, status: JobStatus, *, message: str, error: str | None = None
+) -> JobStatus | None:
+    with transaction(runtime.session_factory) as session:
+        job = lock_if_owned(session, claim)
+        if job is None:
+            return None
+        finish(session, job, status, message=message, error=error)
+        return status
+
+
+def _succeed(runtime: Runtime, context: JobContext, outcome: JobOutcome) -> JobStatus | None:
+    """Register every output and mark the job succeeded in one transaction, or do neither."""
+    with transaction(runtime.session_factory) as session:
+        job = lock_if_owned(session, context.claim)
+        if job is None:
+            return None
+        if job.cancel_requested:
+            finish(session, job, JobStatus.cancelled, message="cancelled before its outputs were registered")
+            return JobStatus.cancelled
+        for output in context.outputs:
+            already = session.scalar(
+                select(Artifact.id).where(Artifact.job_id == job.id, Artifact.job_output == output.name)
+            )
+            if already is not None:
+                continue
+            namespace_name, _, model_name = output.model.partition("/")
+            _namespace, model = find_model(session, namespace_name, model_name, for_update=True)
+            register_artifact(
+                session,
+                model,
+                output.blob,
+                kind=output.kind,
+                meta=output.metadata,
+                parents=check_parents(session, output.parents),
+                job_id=job.id,
+                job_output=output.name,
+            )
+        for artifact_id, patch in outcome.artifact_metadata.items():
+            _ns, _model, artifact = get_artifact(session, artifact_id)
+            merge_metadata(session, artifact, patch)
+        finish(session, job, JobStatus.succeeded, message=outcome.message, result=outcome.result)
+        return JobStatus.succeeded
