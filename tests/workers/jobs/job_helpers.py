@@ -30,16 +30,29 @@ def wait_done(client: httpx.Client, job_id: str, timeout: float = 180) -> dict:
 
 
 def train_params(namespace: str, **overrides: Any) -> dict[str, Any]:
-    """A small but real training run: ResNet-20 on digits at 16x16."""
+    """A small but real training run: ResNet-20 on digits at their native 8x8."""
     return {
         "output_model": f"{namespace}/digits-resnet20",
         "arch": "resnet20",
         "dataset": "builtin:digits",
-        "image_size": 16,
-        "epochs": 4,
+        "image_size": 8,
+        "epochs": 3,
         "batch_size": 64,
         "optimizer": "sgd",
         "lr": 0.1,
         "device": "cpu",
         **overrides,
     }
+
+
+def upload_untrained_checkpoint(client: httpx.Client, namespace: str, arch: str = "resnet20") -> str:
+    """A freshly initialised zoo model as a checkpoint artifact (what cheap evaluate jobs run on)."""
+    from workers.jobs.io import build_model, checkpoint_bytes
+
+    name = f"{arch}-untrained"
+    client.post("/v1/models", json={"namespace": namespace, "name": name, "arch": arch})
+    model, config = build_model("resnet20", {})
+    data = checkpoint_bytes(model, arch, config)
+    response = client.put(f"/v1/models/{namespace}/{name}/artifacts", params={"kind": "checkpoint"}, content=data)
+    response.raise_for_status()
+    return str(response.json()["id"])

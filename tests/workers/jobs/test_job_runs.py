@@ -7,7 +7,7 @@ from collections.abc import Callable
 from registry.jobs.broker import enqueue
 from tests.fixtures.services import LiveServer, NamespaceAccess
 from tests.fixtures.workers import RedisServer, WorkerProcess
-from tests.workers.jobs.job_helpers import submit, train_params, wait_done, wait_for
+from tests.workers.jobs.job_helpers import submit, train_params, upload_untrained_checkpoint, wait_done, wait_for
 
 
 def test_train_reaches_accuracy_and_evaluate_agrees(
@@ -32,7 +32,7 @@ def test_train_reaches_accuracy_and_evaluate_agrees(
             client,
             jobs_namespace.name,
             "evaluate",
-            {"artifact": f"{jobs_namespace.name}/digits-resnet20@latest", "image_size": 16, "device": "cpu"},
+            {"artifact": f"{jobs_namespace.name}/digits-resnet20@latest", "image_size": 8, "device": "cpu"},
         )
         assert evaluation["params"]["artifact"] == checkpoint_id  # refs resolve to ids at submission
         evaluated = wait_done(client, evaluation["id"])
@@ -49,7 +49,7 @@ def test_killed_worker_job_is_recovered_and_registered_once(
 ) -> None:
     first = start_worker()
     with jobs_server.client(jobs_namespace.write_token) as client:
-        job = submit(client, jobs_namespace.name, "train", train_params(jobs_namespace.name, epochs=6))
+        job = submit(client, jobs_namespace.name, "train", train_params(jobs_namespace.name, epochs=4))
         wait_for(client, job["id"], lambda j: j["status"] == "running" and j["progress"] > 0.05)
         first.kill()
         start_worker()
@@ -66,15 +66,16 @@ def test_duplicate_delivery_runs_the_job_once(
 ) -> None:
     start_worker()
     with jobs_server.client(jobs_namespace.write_token) as client:
-        job = submit(client, jobs_namespace.name, "train", train_params(jobs_namespace.name, epochs=1))
+        checkpoint = upload_untrained_checkpoint(client, jobs_namespace.name)
+        job = submit(client, jobs_namespace.name, "evaluate", {"artifact": checkpoint, "image_size": 8})
         enqueue(jobs_server.runtime.settings, job["id"], job["queue"])  # the same message again
         done = wait_done(client, job["id"])
         assert done["status"] == "succeeded"
-        assert done["attempts"] == 1
-        assert len(done["outputs"]) == 1
-        again = submit(client, jobs_namespace.name, "evaluate", {"artifact": done["outputs"][0], "image_size": 16})
-        wait_done(client, again["id"])  # the duplicate message was consumed before this one and did nothing
+        follow_up = submit(client, jobs_namespace.name, "evaluate", {"artifact": checkpoint, "image_size": 8})
+        wait_done(client, follow_up["id"])  # queued behind the duplicate, so the duplicate was consumed by now
         assert client.get(f"/v1/jobs/{job['id']}").json()["attempts"] == 1
+        evaluations = client.get(f"/v1/artifacts/{checkpoint}").json()["metadata"]["evaluations"]
+        assert [e["job"] for e in evaluations] == [job["id"], follow_up["id"]]
 
 
 def test_cancel_running_job_leaves_no_outputs(
@@ -112,10 +113,11 @@ def test_worker_survives_a_redis_restart(
 ) -> None:
     worker = start_worker()
     with jobs_server.client(jobs_namespace.write_token) as client:
-        warmup = submit(client, jobs_namespace.name, "train", train_params(jobs_namespace.name, epochs=1))
+        checkpoint = upload_untrained_checkpoint(client, jobs_namespace.name)
+        warmup = submit(client, jobs_namespace.name, "evaluate", {"artifact": checkpoint, "image_size": 8})
         assert wait_done(client, warmup["id"])["status"] == "succeeded"
         redis_server.stop()
         redis_server.start()  # same port, empty: the idle worker must reconnect on its own
-        job = submit(client, jobs_namespace.name, "evaluate", {"artifact": warmup["outputs"][0], "image_size": 16})
+        job = submit(client, jobs_namespace.name, "evaluate", {"artifact": checkpoint, "image_size": 8})
         done = wait_done(client, job["id"], timeout=120)
         assert done["status"] == "succeeded", worker.log_tail()
