@@ -1,0 +1,73 @@
+"""What a classifier training run is told (``TrainConfig``) and what it hands back (``TrainResult``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from torch import nn
+
+Optimizer = Literal["sgd", "adamw"]
+Schedule = Literal["cosine", "step"]
+Augmentation = Literal["none", "flip_crop", "randaugment"]
+Device = Literal["cpu", "cuda", "auto"]
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10  # passes over the training set
+    batch_size: int = 64  # examples per optimisation step
+    optimizer: Optimizer = "adamw"  # "sgd" (momentum, optional Nesterov) or "adamw"
+    lr: float = 1e-3  # peak learning rate, reached at the end of warm-up
+    weight_decay: float = 0.05  # decoupled for AdamW; never applied to biases, norms or LayerScale
+    momentum: float = 0.9  # SGD momentum
+    nesterov: bool = True  # SGD Nesterov momentum
+    betas: tuple[float, float] = (0.9, 0.999)  # AdamW betas
+    schedule: Schedule = "cosine"  # per-iteration cosine to min_lr, or step decay at milestones
+    min_lr: float = 1e-6  # where the cosine schedule ends
+    milestones: tuple[int, ...] = ()  # "step": epochs at which lr is multiplied by gamma
+    gamma: float = 0.1  # "step": decay factor
+    warmup_epochs: float = 0.0  # linear warm-up from warmup_lr to lr over this many epochs
+    warmup_lr: float = 1e-6  # learning rate at step 0 when warming up
+    label_smoothing: float = 0.0  # cross-entropy label smoothing
+    grad_clip: float | None = None  # max global gradient L2 norm; None = no clipping
+    ema_decay: float | None = None  # weight EMA decay (e.g. 0.9998); None = off. Warmed up as (1+t)/(10+t)
+    augmentation: Augmentation = "none"  # "flip_crop": pad-crop (+flip); "randaugment": pad-crop + ops
+    flip: bool = True  # horizontal flips in "flip_crop"/"randaugment" (off for digits and text)
+    crop_padding: float = 0.125  # pad-crop translation as a fraction of the image side
+    randaugment_ops: int = 2  # RandAugment: ops applied per image
+    randaugment_magnitude: float = 9.0  # RandAugment: magnitude on the 0..10 scale
+    seed: int = 0  # seeds shuffling, augmentation, dropout and drop path; same seed = same weights on CPU
+    device: Device = "auto"  # "auto" = cuda when available
+    amp: bool = True  # bfloat16 autocast on cuda (ignored on cpu)
+    num_threads: int | None = None  # torch intra-op CPU threads for this run; None = leave as is
+    log_every: int = 50  # steps between intermediate progress reports (an epoch end always reports)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be positive")
+        if self.optimizer not in ("sgd", "adamw"):
+            raise ValueError(f"unknown optimizer {self.optimizer!r}")
+        if self.schedule not in ("cosine", "step"):
+            raise ValueError(f"unknown schedule {self.schedule!r}")
+        if self.augmentation not in ("none", "flip_crop", "randaugment"):
+            raise ValueError(f"unknown augmentation {self.augmentation!r}")
+        if self.device not in ("cpu", "cuda", "auto"):
+            raise ValueError(f"unknown device {self.device!r}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
+        if not 0.0 <= self.randaugment_magnitude <= 10.0:
+            raise ValueError("randaugment_magnitude is on the 0..10 scale")
+        self.betas = (float(self.betas[0]), float(self.betas[1]))
+        self.milestones = tuple(int(m) for m in self.milestones)
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module  # the trained model (the EMA weights when EMA is on), in eval mode, on the CPU
+    metrics: dict[str, Any]  # final numbers: val_top1/val_loss (with val), train_loss, steps, seconds...
+    history: list[dict[str, Any]] = field(default_factory=list)  # one record per epoch
+
+
+class TrainingCancelled(Exception):
+    """Raised when ``should_stop()`` returns True at a progress point."""
