@@ -50,9 +50,7 @@ def test_progress_is_monotonic_and_should_stop_cancels(digits_8px, fresh_convnet
 
     calls = []
     with pytest.raises(TrainingCancelled):
-        train_classifier(
-            fresh_convnet, subset, config, should_stop=lambda: calls.append(1) or len(calls) >= 2
-        )
+        train_classifier(fresh_convnet, subset, config, should_stop=lambda: calls.append(1) or len(calls) >= 2)
     assert len(calls) == 2
 
 
