@@ -13,6 +13,7 @@ from registry.errors import PatchhubError, error_body
 from registry.jobs.router import router as jobs_router
 from registry.metrics import RequestMetrics
 from registry.resources.artifacts.router import router as artifacts_router
+from registry.resources.compositions.router import router as compositions_router
 from registry.resources.health.router import router as health_router
 from registry.resources.models.router import router as models_router
 from registry.resources.namespaces.router import router as namespaces_router
@@ -33,7 +34,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     app.state.metrics = RequestMetrics()
     app.middleware("http")(app.state.metrics.middleware)
-    for router in (health_router, namespaces_router, models_router, artifacts_router, uploads_router, jobs_router):
+    for router in (
+        health_router,
+        namespaces_router,
+        models_router,
+        artifacts_router,
+        uploads_router,
+        compositions_router,
+        jobs_router,
+    ):
         app.include_router(router)
     _install_error_handlers(app)
     return app

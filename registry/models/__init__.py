@@ -1,6 +1,7 @@
 """ORM models, one file per aggregate. Importing this package registers every table on Base.metadata."""
 
 from registry.models.artifact import Alias, Artifact, ArtifactParent
+from registry.models.composition import Composition
 from registry.models.job import Job, JobLog, JobStatus
 from registry.models.model import Model
 from registry.models.namespace import Namespace
@@ -12,6 +13,7 @@ __all__ = [
     "ApiToken",
     "Artifact",
     "ArtifactParent",
+    "Composition",
     "Job",
     "JobLog",
     "JobStatus",

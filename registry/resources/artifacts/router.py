@@ -30,9 +30,9 @@ from registry.resources.artifacts.schemas import (
     TensorIndexOut,
 )
 from registry.resources.models.service import find_model
+from registry.storage.downloads import file_headers, not_modified, stored_file_response
 from registry.storage.ingest import Ingest
 from registry.storage.keys import blob_key
-from registry.storage.ranges import parse_range
 from registry.storage.streaming import ingest_request_body
 
 router = APIRouter(prefix="/v1", tags=["artifacts"])
@@ -186,30 +186,14 @@ def download_artifact(
     ns, model, artifact = service.get_artifact(session, artifact_id)
     principal.require(Role.read, ns)
     etag = f'"{artifact.sha256}"'
-    filename = f"{model.name}-v{artifact.version}.safetensors"
     headers = {
-        "ETag": etag,
-        "Accept-Ranges": "bytes",
-        "Cache-Control": "private, max-age=31536000, immutable",
-        "Content-Disposition": f'attachment; filename="{filename}"',
+        **file_headers(etag, f"{model.name}-v{artifact.version}.safetensors"),
         "X-Patchhub-Sha256": artifact.sha256,
     }
-    if if_none_match and {etag, "*"} & {tag.strip() for tag in if_none_match.split(",")}:
+    if not_modified(etag, if_none_match):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    byte_range = parse_range(range_header, artifact.size) if if_range in (None, etag) else None
-    key = blob_key(artifact.sha256)
-    if byte_range is None:
-        headers["Content-Length"] = str(artifact.size)
-        body = runtime.store.iter_range(key, 0, artifact.size)
-        return StreamingResponse(body, media_type="application/octet-stream", headers=headers)
-    headers["Content-Length"] = str(byte_range.length)
-    headers["Content-Range"] = byte_range.content_range(artifact.size)
-    body = runtime.store.iter_range(key, byte_range.start, byte_range.end)
-    return StreamingResponse(
-        body,
-        status_code=status.HTTP_206_PARTIAL_CONTENT,
-        media_type="application/octet-stream",
-        headers=headers,
+    return stored_file_response(
+        runtime.store, blob_key(artifact.sha256), artifact.size, headers, range_header=range_header, if_range=if_range
     )
 
 

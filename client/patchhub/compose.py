@@ -1,0 +1,172 @@
+"""Streaming composition: W = W_base + sum_i scale_i * dequant(RWS_i), one tensor at a time.
+
+Used by the service (compositions endpoint) and the SDK (local composition) alike. Guarantees:
+
+* The output header is the base's header, byte for byte: names, dtypes, shapes and offsets never change.
+* A tensor no patch touches (or only patches with scale 0) is copied byte for byte, so composing no
+  patches reproduces the base exactly (same sha256), and removing a patch = composing without it.
+* Covered tensors are computed in float32 (float64 for F64 bases) and rounded back to the base dtype
+  (round to nearest even). Patches are summed in a canonical order (signature sha256, then scale), so
+  the bytes depend only on the recipe, not on the order the patches were listed in.
+* Memory is bounded by the largest covered tensor (a few float32 copies of it) plus ``copy_chunk``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from patchhub.numeric import FLOAT_DTYPES, decode_float, encode_float
+from patchhub.safetensors_format import SafetensorsHeader, TensorInfo, read_header
+from patchhub.signature import Signature
+
+
+class RangeReader(Protocol):
+    def read(self, offset: int, length: int) -> bytes:
+        """Exactly ``length`` bytes of the base file starting at absolute ``offset``."""
+        ...
+
+
+class CompositionError(ValueError):
+    """The patches cannot be applied to this base; ``tensors`` names the offending tensors."""
+
+    def __init__(self, message: str, tensors: Sequence[str]):
+        super().__init__(message)
+        self.tensors = list(tensors)
+
+
+class FileRangeReader:
+    """``RangeReader`` over a local file object."""
+
+    def __init__(self, stream: _BinaryFile):
+        self._stream = stream
+
+    def read(self, offset: int, length: int) -> bytes:
+        self._stream.seek(offset)
+        data = self._stream.read(length)
+        if len(data) != length:
+            raise ValueError(f"base file ended early: wanted {length} bytes at offset {offset}, got {len(data)}")
+        return data
+
+
+class _BinaryFile(Protocol):
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def check_compatible(base: SafetensorsHeader, signatures: Sequence[Signature]) -> None:
+    """Raise ``CompositionError`` naming every covered tensor that is missing, reshaped or not float."""
+    problems: dict[str, str] = {}
+    for signature in signatures:
+        for name in signature.tensor_names:
+            info = base.tensors.get(name)
+            if info is None:
+                problems.setdefault(name, f"{name} (not in the base)")
+            elif info.shape != signature.shape(name):
+                problems.setdefault(name, f"{name} (base {list(info.shape)}, signature {list(signature.shape(name))})")
+            elif info.dtype not in FLOAT_DTYPES:
+                problems.setdefault(name, f"{name} (base dtype {info.dtype} is not a float dtype)")
+    if problems:
+        names = sorted(problems)
+        raise CompositionError(
+            "signature does not fit the base: "
+            + "; ".join(problems[n] for n in names[:20])
+            + (f"; and {len(names) - 20} more" if len(names) > 20 else ""),
+            names,
+        )
+
+
+def composed_size(base: SafetensorsHeader) -> int:
+    """The composed file has exactly the base's size (same header, same dtypes)."""
+    return base.total_size
+
+
+def canonical_patches(patches: Sequence[tuple[Signature, float]]) -> list[tuple[Signature, float]]:
+    """Non-zero patches in the order their deltas are summed: by signature sha256, then scale."""
+    active = [(signature, float(scale)) for signature, scale in patches if float(scale) != 0.0]
+    return sorted(active, key=lambda patch: (patch[0].sha256(), patch[1]))
+
+
+def iter_composed(
+    base: SafetensorsHeader,
+    reader: RangeReader,
+    patches: Sequence[tuple[Signature, float]],
+    copy_chunk: int = 8 << 20,
+) -> Iterator[bytes]:
+    """Yield the composed safetensors file in pieces: the base header, then each tensor's bytes."""
+    if copy_chunk <= 0:
+        raise ValueError("copy_chunk must be positive")
+    for _, scale in patches:
+        if not np.isfinite(scale):
+            raise ValueError(f"patch scale {scale!r} is not a finite number")
+    check_compatible(base, [signature for signature, _ in patches])
+    ordered = canonical_patches(patches)
+    covered = {name for signature, _ in ordered for name in signature.tensor_names}
+    yield reader.read(0, base.data_offset)
+    pending_start: int | None = None  # start of a run of untouched tensors, copied in chunks
+    pending_end = 0
+    for info in base.tensors.values():
+        if info.name not in covered:
+            pending_start = info.start if pending_start is None else pending_start
+            pending_end = info.end
+            continue
+        if pending_start is not None:
+            yield from _copy_range(reader, base.data_offset + pending_start, pending_end - pending_start, copy_chunk)
+            pending_start = None
+        yield _patched_tensor(base, reader, info, ordered)
+    if pending_start is not None:
+        yield from _copy_range(reader, base.data_offset + pending_start, pending_end - pending_start, copy_chunk)
+
+
+def _copy_range(reader: RangeReader, offset: int, length: int, chunk: int) -> Iterator[bytes]:
+    for start in range(0, length, chunk):
+        yield reader.read(offset + start, min(chunk, length - start))
+
+
+def _patched_tensor(
+    base: SafetensorsHeader, reader: RangeReader, info: TensorInfo, ordered: Sequence[tuple[Signature, float]]
+) -> bytes:
+    values = decode_float(reader.read(base.data_offset + info.start, info.nbytes), info.dtype, info.shape)
+    total = np.zeros(info.shape, dtype=values.dtype)
+    for signature, scale in ordered:
+        if signature.covers(info.name):
+            total += values.dtype.type(scale) * signature.delta(info.name).astype(values.dtype, copy=False)
+    values += total
+    return encode_float(values, info.dtype)
+
+
+def recipe_hash(base_sha256: str, patches: Sequence[tuple[str, float]]) -> str:
+    """The canonical key of a composition: sha256 of JSON {base, sorted [(signature sha256, repr(scale))]}.
+
+    Scales are normalized through ``float`` so 1 and 1.0 agree; zero-scale patches stay in the key (they
+    are part of what was asked for) even though they do not change the bytes.
+    """
+    entries = sorted((sha.lower(), repr(float(scale))) for sha, scale in patches)
+    canonical = json.dumps({"base": base_sha256.lower(), "patches": entries}, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def compose_file(base_path: str | Path, patches: Sequence[tuple[Signature, float]], out_path: str | Path) -> str:
+    """Compose into ``out_path`` (written as ``out_path.incomplete`` then renamed); returns its sha256."""
+    out = Path(out_path)
+    partial = out.with_name(out.name + ".incomplete")
+    digest = hashlib.sha256()
+    try:
+        with open(base_path, "rb") as base_stream, open(partial, "wb") as sink:
+            header = read_header(base_stream)
+            for piece in iter_composed(header, FileRangeReader(base_stream), patches):
+                digest.update(piece)
+                sink.write(piece)
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return digest.hexdigest()

@@ -1,0 +1,355 @@
+"""The on-disk format of a Robust Weight Signature (RWS): quantized weight deltas in a safetensors file.
+
+A signature covers some tensors of a base model (its shallow layers). For each covered base tensor
+``NAME`` the file holds (full description in docs/formats.md):
+
+* ``bits`` 32: ``NAME`` float32 with the base tensor's shape (no quantization).
+* ``bits`` 8, 4, 2: ``NAME::q`` uint8 codes of the flattened delta, bit-packed below 8 bits (element i
+  sits in byte ``i // (8 // bits)`` at bit ``(i % (8 // bits)) * bits``), plus ``NAME::scale`` and
+  ``NAME::offset`` float32; the delta is ``code * scale + offset`` (uniform asymmetric, min/max).
+* ``bits`` 1: ``NAME::q`` packed sign bits (1 = positive) and ``NAME::scale`` float32 (mean absolute
+  value); the delta is ``(+1 | -1) * scale`` (BitDelta's sign-plus-scale form).
+
+``scheme`` "per_tensor" stores scale/offset with shape [1]; "per_channel" stores shape [shape[0]] for
+tensors of two or more dims, one per dim-0 slice (output channels); 1-d tensors keep [1].
+``__metadata__`` names the format, version, shapes and provenance. Loading validates everything and
+never unpickles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from patchhub.safetensors_format import (
+    HEADER_PREFIX_SIZE,
+    SafetensorsError,
+    SafetensorsHeader,
+    header_length,
+    parse_header,
+)
+
+FORMAT_NAME = "patchhub.rws"
+FORMAT_VERSION = "1"
+SUPPORTED_BITS = (1, 2, 4, 8, 32)
+SCHEMES = ("per_tensor", "per_channel")
+PART_SEPARATOR = "::"
+
+# Metadata keys the format itself owns; callers may add others (strings only).
+_RESERVED_KEYS = ("format", "format_version", "bits", "scheme", "tensors")
+
+
+@dataclass(frozen=True)
+class QuantizedTensor:
+    """One covered tensor as stored: codes (or float32 values for 32 bits) plus scale/offset."""
+
+    shape: tuple[int, ...]  # the base tensor's shape
+    values: np.ndarray  # bits 32: float32 [*shape]; otherwise packed uint8 codes [ceil(numel*bits/8)]
+    scale: np.ndarray | None  # float32 [1] or [shape[0]]; None for 32 bits
+    offset: np.ndarray | None  # float32 like scale; None for 32 and 1 bits
+
+
+class Signature:
+    """A loaded or freshly quantized signature. ``delta(name)`` gives the dequantized float32 delta."""
+
+    def __init__(self, tensors: Mapping[str, QuantizedTensor], bits: int, scheme: str, metadata: Mapping[str, str]):
+        _check_bits_scheme(bits, scheme)
+        self._tensors = dict(tensors)
+        self.bits = bits
+        self.scheme = scheme
+        self._extra_metadata = {k: v for k, v in metadata.items() if k not in _RESERVED_KEYS}
+        for name, tensor in self._tensors.items():
+            _validate_tensor(name, tensor, bits, scheme)
+        self._bytes: bytes | None = None
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """All ``__metadata__`` entries, including the format's own keys."""
+        return {
+            **self._extra_metadata,
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "bits": str(self.bits),
+            "scheme": self.scheme,
+            "tensors": json.dumps({n: list(t.shape) for n, t in self._tensors.items()}, separators=(",", ":")),
+        }
+
+    @property
+    def tensor_names(self) -> list[str]:
+        """The base tensors this signature changes, in the order it stores them."""
+        return list(self._tensors)
+
+    def with_metadata(self, extra: Mapping[str, str]) -> Signature:
+        """The same tensors with ``extra`` entries added to (or replacing) the metadata."""
+        return Signature(self._tensors, self.bits, self.scheme, {**self._extra_metadata, **extra})
+
+    def covers(self, name: str) -> bool:
+        return name in self._tensors
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self._tensor(name).shape
+
+    def delta(self, name: str) -> np.ndarray:
+        """The dequantized delta of base tensor ``name`` as float32 with the base tensor's shape."""
+        tensor = self._tensor(name)
+        if self.bits == 32:
+            return tensor.values.astype(np.float32).reshape(tensor.shape)
+        numel = math.prod(tensor.shape)
+        codes = unpack_bits(tensor.values, self.bits, numel)
+        assert tensor.scale is not None
+        rows = scale_rows(tensor.shape, self.scheme)
+        codes_by_row = codes.reshape(rows, -1)
+        if self.bits == 1:
+            signs = codes_by_row.astype(np.float32) * np.float32(2) - np.float32(1)
+            values = signs * tensor.scale.reshape(-1, 1)
+        else:
+            assert tensor.offset is not None
+            values = codes_by_row.astype(np.float32) * tensor.scale.reshape(-1, 1) + tensor.offset.reshape(-1, 1)
+        return values.reshape(tensor.shape)
+
+    def stored_nbytes(self) -> int:
+        """Bytes of tensor data in the file (codes plus scales), the numerator of the size ratio."""
+        return sum(part.nbytes for _, part in self._parts())
+
+    def to_bytes(self) -> bytes:
+        """The safetensors serialization; the same signature always gives the same bytes."""
+        if self._bytes is None:
+            self._bytes = _serialize(list(self._parts()), self.metadata)
+        return self._bytes
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.to_bytes()).hexdigest()
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_bytes(self.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Signature:
+        return _deserialize(data)
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> Signature:
+        return _deserialize(Path(path).read_bytes())
+
+    def _tensor(self, name: str) -> QuantizedTensor:
+        try:
+            return self._tensors[name]
+        except KeyError:
+            raise KeyError(f"signature does not cover tensor {name!r}") from None
+
+    def _parts(self) -> list[tuple[str, np.ndarray]]:
+        parts: list[tuple[str, np.ndarray]] = []
+        for name, tensor in self._tensors.items():
+            if self.bits == 32:
+                parts.append((name, tensor.values))
+                continue
+            parts.append((name + PART_SEPARATOR + "q", tensor.values))
+            assert tensor.scale is not None
+            parts.append((name + PART_SEPARATOR + "scale", tensor.scale))
+            if tensor.offset is not None:
+                parts.append((name + PART_SEPARATOR + "offset", tensor.offset))
+        return parts
+
+
+def quantize_signature(
+    deltas: Mapping[str, np.ndarray],
+    bits: int,
+    scheme: str = "per_tensor",
+    metadata: Mapping[str, str] | None = None,
+) -> Signature:
+    """Quantize float deltas (name -> array with the base tensor's shape) into a ``Signature``."""
+    _check_bits_scheme(bits, scheme)
+    tensors = {
+        name: quantize_tensor(np.asarray(delta, dtype=np.float32), bits, scheme) for name, delta in deltas.items()
+    }
+    return Signature(tensors, bits, scheme, dict(metadata or {}))
+
+
+def quantize_tensor(delta: np.ndarray, bits: int, scheme: str) -> QuantizedTensor:
+    """Uniform quantization of one float32 delta; scales are computed per tensor or per dim-0 slice."""
+    shape = tuple(int(d) for d in delta.shape)
+    if delta.size == 0:
+        raise ValueError("a signature cannot cover an empty tensor")
+    if not np.isfinite(delta).all():
+        raise ValueError("a signature delta holds NaN or infinity")
+    if bits == 32:
+        return QuantizedTensor(shape, np.ascontiguousarray(delta, dtype=np.float32), None, None)
+    rows = scale_rows(shape, scheme)
+    by_row = delta.reshape(rows, -1)  # [rows, numel // rows]
+    if bits == 1:
+        scale = np.abs(by_row).mean(axis=1).astype(np.float32)  # [rows]
+        codes = (by_row > 0).astype(np.uint8)
+        return QuantizedTensor(shape, pack_bits(codes.reshape(-1), 1), scale, None)
+    levels = (1 << bits) - 1
+    low = by_row.min(axis=1).astype(np.float32)  # [rows]
+    high = by_row.max(axis=1).astype(np.float32)
+    scale = ((high - low) / np.float32(levels)).astype(np.float32)
+    safe_scale = np.where(scale > 0, scale, np.float32(1))
+    codes = np.rint((by_row - low[:, None]) / safe_scale[:, None])
+    codes = np.clip(codes, 0, levels).astype(np.uint8)
+    return QuantizedTensor(shape, pack_bits(codes.reshape(-1), bits), scale, low)
+
+
+def pack_bits(codes: np.ndarray, bits: int) -> np.ndarray:
+    """Pack uint8 codes < 2**bits, lowest bits first: element i -> byte i // (8 // bits)."""
+    if bits == 8:
+        return np.ascontiguousarray(codes, dtype=np.uint8)
+    per_byte = 8 // bits
+    padded = np.zeros(-(-codes.size // per_byte) * per_byte, dtype=np.uint8)
+    padded[: codes.size] = codes
+    groups = padded.reshape(-1, per_byte).astype(np.uint16)  # [bytes, per_byte]
+    shifts = (np.arange(per_byte, dtype=np.uint16) * bits)[None, :]
+    return (groups << shifts).sum(axis=1).astype(np.uint8)
+
+
+def unpack_bits(packed: np.ndarray, bits: int, count: int) -> np.ndarray:
+    """Inverse of ``pack_bits``: the first ``count`` codes."""
+    if bits == 8:
+        return packed[:count]
+    per_byte = 8 // bits
+    shifts = (np.arange(per_byte, dtype=np.uint8) * bits)[None, :]
+    mask = np.uint8((1 << bits) - 1)
+    codes = (packed[:, None] >> shifts) & mask  # [bytes, per_byte]
+    return codes.reshape(-1)[:count]
+
+
+def scale_rows(shape: tuple[int, ...], scheme: str) -> int:
+    """How many scale/offset pairs a tensor gets: one per dim-0 slice for per-channel matrices and conv
+    kernels, one for everything else (a per-element scale for a bias would cost more than float32)."""
+    return shape[0] if scheme == "per_channel" and len(shape) >= 2 else 1
+
+
+def packed_size(numel: int, bits: int) -> int:
+    return -(-numel * bits // 8)
+
+
+def _check_bits_scheme(bits: int, scheme: str) -> None:
+    if bits not in SUPPORTED_BITS:
+        raise ValueError(f"bits must be one of {SUPPORTED_BITS}, got {bits!r}")
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+
+
+def _validate_tensor(name: str, tensor: QuantizedTensor, bits: int, scheme: str) -> None:
+    numel = math.prod(tensor.shape)
+    if bits == 32:
+        if tensor.values.dtype != np.float32 or tuple(tensor.values.shape) != tensor.shape:
+            raise ValueError(f"tensor {name!r}: 32-bit values must be float32 with shape {list(tensor.shape)}")
+        if not np.isfinite(tensor.values).all():
+            raise ValueError(f"tensor {name!r}: values hold NaN or infinity")
+        return
+    expected = (packed_size(numel, bits),)
+    if tensor.values.dtype != np.uint8 or tuple(tensor.values.shape) != expected:
+        raise ValueError(f"tensor {name!r}: codes must be uint8 with shape {list(expected)}")
+    rows = scale_rows(tensor.shape, scheme)
+    if numel == 0:
+        raise ValueError(f"tensor {name!r}: a signature cannot cover an empty tensor")
+    wanted = ["scale"] if bits == 1 else ["scale", "offset"]
+    for part in ("scale", "offset"):
+        array = getattr(tensor, part)
+        if part not in wanted:
+            if array is not None:
+                raise ValueError(f"tensor {name!r}: {bits}-bit codes take no {part}")
+            continue
+        if array is None or array.dtype != np.float32 or tuple(array.shape) != (rows,):
+            raise ValueError(f"tensor {name!r}: {part} must be float32 with shape [{rows}]")
+        if not np.isfinite(array).all():
+            raise ValueError(f"tensor {name!r}: {part} holds NaN or infinity")
+    if bits == 1 and (tensor.scale is not None and (tensor.scale < 0).any()):
+        raise ValueError(f"tensor {name!r}: 1-bit scales must be non-negative")
+
+
+def _serialize(parts: list[tuple[str, np.ndarray]], metadata: dict[str, str]) -> bytes:
+    header: dict[str, Any] = {"__metadata__": metadata}
+    position = 0
+    for name, array in parts:
+        dtype = "F32" if array.dtype == np.float32 else "U8"
+        header[name] = {
+            "dtype": dtype,
+            "shape": list(array.shape),
+            "data_offsets": [position, position + array.nbytes],
+        }
+        position += array.nbytes
+    header_json = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    header_json += b" " * (-len(header_json) % 8)  # data section starts 8-byte aligned, as safetensors does
+    data = b"".join(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes() for _, a in parts)
+    return struct.pack("<Q", len(header_json)) + header_json + data
+
+
+def _deserialize(data: bytes) -> Signature:
+    header = _parse_whole(data)
+    meta = header.metadata
+    if meta.get("format") != FORMAT_NAME:
+        raise ValueError(f"not a patchhub signature: __metadata__ format is {meta.get('format')!r}")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"unsupported signature format_version {meta.get('format_version')!r}")
+    try:
+        bits = int(meta["bits"])
+        scheme = meta["scheme"]
+        shapes = json.loads(meta["tensors"])
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"signature metadata is incomplete or malformed: {exc}") from None
+    _check_bits_scheme(bits, scheme)
+    if not isinstance(shapes, dict) or not all(
+        isinstance(s, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in s)
+        for s in shapes.values()
+    ):
+        raise ValueError("signature metadata 'tensors' must map names to shapes")
+    stored = dict(header.tensors)
+    tensors: dict[str, QuantizedTensor] = {}
+    for name, shape in shapes.items():
+        if PART_SEPARATOR in name:
+            raise ValueError(f"covered tensor name {name!r} must not contain {PART_SEPARATOR!r}")
+        read = _PartReader(data, header, stored, name)
+        if bits == 32:
+            tensors[name] = QuantizedTensor(tuple(shape), read.array(name, "F32"), None, None)
+        else:
+            tensors[name] = QuantizedTensor(
+                tuple(shape),
+                read.array(name + PART_SEPARATOR + "q", "U8"),
+                read.array(name + PART_SEPARATOR + "scale", "F32"),
+                read.array(name + PART_SEPARATOR + "offset", "F32") if bits != 1 else None,
+            )
+    if stored:
+        raise ValueError(f"signature holds tensors its metadata does not describe: {sorted(stored)[:5]}")
+    return Signature(tensors, bits, scheme, meta)
+
+
+def _parse_whole(data: bytes) -> SafetensorsHeader:
+    length = header_length(data[:HEADER_PREFIX_SIZE])
+    header_json = data[HEADER_PREFIX_SIZE : HEADER_PREFIX_SIZE + length]
+    if len(header_json) != length:
+        raise SafetensorsError("file ends inside the safetensors header")
+    header = parse_header(header_json)
+    if len(data) != header.total_size:
+        raise SafetensorsError(f"file is {len(data)} bytes but its header describes {header.total_size}")
+    return header
+
+
+class _PartReader:
+    """Pulls named parts out of the stored tensors, checking dtypes and marking them consumed."""
+
+    def __init__(self, data: bytes, header: SafetensorsHeader, stored: dict[str, Any], covered: str):
+        self._data = data
+        self._header = header
+        self._stored = stored
+        self._covered = covered
+
+    def array(self, part: str, dtype: str) -> np.ndarray:
+        info = self._stored.pop(part, None)
+        if info is None:
+            raise ValueError(f"signature lacks {part!r} for covered tensor {self._covered!r}")
+        if info.dtype != dtype:
+            raise ValueError(f"signature part {part!r} must be {dtype}, found {info.dtype}")
+        start = self._header.data_offset + info.start
+        numpy_dtype = np.dtype("<f4") if dtype == "F32" else np.dtype(np.uint8)
+        array = np.frombuffer(self._data, dtype=numpy_dtype, count=info.numel, offset=start)
+        return array.astype(numpy_dtype.newbyteorder("="), copy=True).reshape(info.shape)

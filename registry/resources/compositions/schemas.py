@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from pydantic import BaseModel, Field, field_validator
+
+
+class PatchIn(BaseModel):
+    artifact: str = Field(description="an rws artifact: id or 'ns/name@ref'")
+    scale: float = Field(default=1.0, description="any finite number; negative and fractional scales work")
+
+    @field_validator("scale")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("scale must be a finite number")
+        return value
+
+
+class CompositionCreate(BaseModel):
+    base: str = Field(description="the base artifact: id or 'ns/name@ref'")
+    patches: list[PatchIn] = Field(default_factory=list, max_length=64)
+
+
+class PatchOut(BaseModel):
+    artifact: str
+    scale: float
+
+
+class CompositionOut(BaseModel):
+    id: str = Field(description="the recipe hash; also the file's ETag")
+    base: str
+    patches: list[PatchOut]
+    size: int
+    sha256: str | None = Field(description="known once the output has been computed and cached")
+    cached: bool
+    created_at: datetime

@@ -1,0 +1,139 @@
+"""Compositions: validate a recipe against its base, key it by its canonical hash, stream and cache its output."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+from sqlalchemy.orm import Session
+
+from patchhub.compose import CompositionError, check_compatible, iter_composed, recipe_hash
+from patchhub.safetensors_format import SafetensorsError
+from patchhub.signature import Signature
+from registry.auth.principal import Principal
+from registry.db.session import transaction
+from registry.errors import Invalid, NotFound
+from registry.jobs.refs import resolve_artifact_ref
+from registry.models import Artifact, Composition, Role
+from registry.models.artifact import ArtifactKind
+from registry.resources.artifacts.service import get_artifact
+from registry.resources.compositions.schemas import CompositionCreate, CompositionOut, PatchOut
+from registry.runtime import Runtime
+from registry.storage.keys import blob_key
+from registry.storage.readers import BlobRangeReader, read_stored_header
+
+OUTPUT_PREFIX = "compositions/"
+
+
+def output_key(composition_id: str) -> str:
+    return f"{OUTPUT_PREFIX}{composition_id}"
+
+
+def create_composition(
+    session: Session, runtime: Runtime, principal: Principal, body: CompositionCreate
+) -> tuple[Composition, bool]:
+    namespace, base = resolve_artifact_ref(session, body.base, "base")
+    principal.require(Role.read, namespace)
+    if base.kind not in (ArtifactKind.base, ArtifactKind.checkpoint):
+        raise Invalid(f"base must be a base or checkpoint artifact, not {base.kind.value}")
+    patches: list[tuple[Artifact, float]] = []
+    for index, patch in enumerate(body.patches):
+        patch_namespace, artifact = resolve_artifact_ref(session, patch.artifact, f"patches.{index}.artifact")
+        principal.require(Role.read, patch_namespace)
+        if artifact.kind is not ArtifactKind.rws:
+            raise Invalid(f"patches.{index}.artifact is a {artifact.kind.value} artifact, not an rws signature")
+        patches.append((artifact, patch.scale))
+    signatures = [(load_signature(runtime, artifact), scale) for artifact, scale in patches]
+    _check_architecture(session, base, signatures)
+    header = read_stored_header(runtime.store, blob_key(base.sha256), runtime.header_limits)
+    try:
+        check_compatible(header, [signature for signature, _ in signatures])
+    except CompositionError as exc:
+        raise Invalid(f"the signatures do not fit the base: {exc}") from None
+    key = recipe_hash(base.sha256, [(artifact.sha256, scale) for artifact, scale in patches])
+    existing = session.get(Composition, key)
+    if existing is not None:
+        return existing, False
+    active = [scale for _, scale in patches if scale != 0.0]
+    composition = Composition(
+        id=key,
+        base_id=base.id,
+        patches=[{"artifact": artifact.id, "scale": scale} for artifact, scale in patches],
+        size=header.total_size,
+        sha256=None if active else base.sha256,  # no active patch: the output is the base, byte for byte
+        created_by=principal.token_name,
+    )
+    session.add(composition)
+    session.flush()
+    return composition, True
+
+
+def _check_architecture(session: Session, base: Artifact, signatures: list[tuple[Signature, float]]) -> None:
+    _ns, model, _artifact = get_artifact(session, base.id)
+    for signature, _scale in signatures:
+        arch = signature.metadata.get("arch")
+        if arch and model.arch and arch != model.arch:
+            raise Invalid(f"a signature for architecture {arch!r} cannot patch a {model.arch!r} base")
+
+
+def load_signature(runtime: Runtime, artifact: Artifact) -> Signature:
+    try:
+        return Signature.from_bytes(runtime.store.read(blob_key(artifact.sha256), 0, artifact.size))
+    except (SafetensorsError, ValueError) as exc:
+        raise Invalid(f"artifact {artifact.id} is not a valid signature: {exc}") from None
+
+
+def get_composition(session: Session, principal: Principal, composition_id: str) -> Composition:
+    composition = session.get(Composition, composition_id)
+    if composition is None:
+        raise NotFound(f"composition {composition_id[:64]!r} does not exist")
+    for artifact_id in [composition.base_id, *(p["artifact"] for p in composition.patches)]:
+        namespace, _model, _artifact = get_artifact(session, artifact_id)
+        principal.require(Role.read, namespace)
+    return composition
+
+
+def stored_output_key(runtime: Runtime, composition: Composition) -> str | None:
+    """Where the output already is: the base itself when no patch is active, or the cached output."""
+    if composition.sha256 is None:
+        return None
+    if all(p["scale"] == 0.0 for p in composition.patches):
+        with transaction(runtime.session_factory) as session:
+            return blob_key(session.get(Artifact, composition.base_id).sha256)  # type: ignore[union-attr]
+    key = output_key(composition.id)
+    return key if runtime.store.exists(key) else None
+
+
+def iter_and_cache(runtime: Runtime, composition: Composition) -> Iterator[bytes]:
+    """Compute the output from the base (never incrementally), streaming it and caching it as it goes.
+    Memory is bounded by the largest patched tensor plus the store's part buffer."""
+    with transaction(runtime.session_factory) as session:
+        base = session.get(Artifact, composition.base_id)
+        assert base is not None
+        patch_rows = [(session.get(Artifact, p["artifact"]), p["scale"]) for p in composition.patches]
+    patches = [(load_signature(runtime, artifact), scale) for artifact, scale in patch_rows if artifact is not None]
+    base_key = blob_key(base.sha256)
+    header = read_stored_header(runtime.store, base_key, runtime.header_limits)
+    digest = hashlib.sha256()
+    with runtime.store.open_writer(output_key(composition.id)) as writer:
+        for piece in iter_composed(header, BlobRangeReader(runtime.store, base_key), patches):
+            digest.update(piece)
+            writer.write(piece)
+            yield piece
+        writer.commit(output_key(composition.id))
+    with transaction(runtime.session_factory) as session:
+        row = session.get(Composition, composition.id)
+        if row is not None:
+            row.sha256 = digest.hexdigest()
+
+
+def composition_out(session: Session, composition: Composition, cached: bool) -> CompositionOut:
+    return CompositionOut(
+        id=composition.id,
+        base=composition.base_id,
+        patches=[PatchOut(artifact=p["artifact"], scale=p["scale"]) for p in composition.patches],
+        size=composition.size,
+        sha256=composition.sha256,
+        cached=cached,
+        created_at=composition.created_at,
+    )
