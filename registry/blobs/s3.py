@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
         CopySourceTypeDef,
         GetObjectOutputTypeDef,
         MultipartUploadTypeDef,
+        UploadPartOutputTypeDef,
     )
 
 logger = logging.getLogger(__name__)
@@ -74,9 +77,12 @@ class S3BlobWriter(BlobWriter):
         self._upload_key: str | None = None  # full S3 key the multipart upload was started at
         self._upload_id: str | None = None
         self._parts: list[CompletedPartTypeDef] = []
+        # Parts in flight on the store's thread pool, oldest first; bounded so memory stays a few parts.
+        self._pending: deque[tuple[int, Future[UploadPartOutputTypeDef]]] = deque()
+        self._parts_started = 0
 
     def _next_part_size(self) -> int:
-        return part_size_for(len(self._parts) + 1, self._store.part_size)
+        return part_size_for(self._parts_started + 1, self._store.part_size)
 
     def _write(self, data: memoryview) -> None:
         self._buffer += data
@@ -98,17 +104,28 @@ class S3BlobWriter(BlobWriter):
         if self._upload_id is None:
             self._start_upload()
         assert self._upload_key is not None and self._upload_id is not None
-        if len(self._parts) >= MAX_PARTS:
+        if self._parts_started >= MAX_PARTS:
             raise ValueError("blob exceeds S3's 10,000-part limit")
-        number = len(self._parts) + 1
-        response = self._client.upload_part(
+        self._parts_started += 1
+        future = self._store.part_pool.submit(
+            self._client.upload_part,
             Bucket=self._store.bucket,
             Key=self._upload_key,
             UploadId=self._upload_id,
-            PartNumber=number,
+            PartNumber=self._parts_started,
             Body=part,
         )
-        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+        self._pending.append((self._parts_started, future))
+        while len(self._pending) >= self._store.parts_in_flight:
+            self._collect_oldest_part()
+
+    def _collect_oldest_part(self) -> None:
+        number, future = self._pending.popleft()
+        self._parts.append({"PartNumber": number, "ETag": future.result()["ETag"]})
+
+    def _wait_for_parts(self) -> None:
+        while self._pending:
+            self._collect_oldest_part()
 
     def _commit(self, key: str) -> None:
         target = self._store.full_key(key)
@@ -120,6 +137,7 @@ class S3BlobWriter(BlobWriter):
         if self._buffer:
             self._upload_part(bytes(self._buffer))
             self._buffer.clear()
+        self._wait_for_parts()
         staged_key, upload_id = self._upload_key, self._upload_id
         assert staged_key is not None
         completion: CompletedMultipartUploadTypeDef = {"Parts": self._parts}
@@ -148,6 +166,10 @@ class S3BlobWriter(BlobWriter):
 
     def _abort(self) -> None:
         self._buffer = bytearray()
+        for _number, future in self._pending:  # let parts in flight finish so the abort is final
+            if not future.cancel():
+                future.exception()
+        self._pending.clear()
         if self._upload_id is None:
             return
         upload_id, self._upload_id = self._upload_id, None
@@ -170,7 +192,10 @@ class S3BlobStore(BlobStore):
         list_page_size: int = 1000,
         copy_part_threshold: int = MAX_PART_SIZE,
         clock: Callable[[], datetime] = _utc_now,
+        parts_in_flight: int = 4,
     ) -> None:
+        if parts_in_flight < 1:
+            raise ValueError("parts_in_flight must be at least 1")
         self.client = client
         self.bucket = bucket
         prefix = prefix.strip("/")
@@ -181,6 +206,10 @@ class S3BlobStore(BlobStore):
         # Copies larger than this go part by part (UploadPartCopy): S3's CopyObject stops at 5 GiB.
         self.copy_part_threshold = copy_part_threshold
         self._clock = clock  # injectable so tests can age staged uploads without sleeping
+        # Multipart parts upload concurrently, like boto3's transfer manager; each writer keeps at most
+        # parts_in_flight parts in memory (parts_in_flight x part_size bytes).
+        self.parts_in_flight = parts_in_flight
+        self.part_pool = ThreadPoolExecutor(max_workers=parts_in_flight * 2, thread_name_prefix="s3-part")
 
     def __repr__(self) -> str:
         return f"S3BlobStore(bucket={self.bucket!r}, prefix={self.prefix!r})"
