@@ -1,4 +1,5 @@
-"""``patchhub``: the command line for the registry (login, models, push, pull, ls, tensors, alias).
+"""``patchhub``: the command line for the registry (login, models, push, pull, ls, tensors, alias, jobs,
+compose).
 
 Errors print one line on stderr and exit with status 1. The token is never printed.
 """
@@ -16,7 +17,8 @@ from typing import Any
 from patchhub.client import Client
 from patchhub.config import StoredLogin, read_login, resolve_base_url, write_login
 from patchhub.errors import PatchhubError
-from patchhub.types import Artifact, Model
+from patchhub.local_compose import parse_patch
+from patchhub.types import Artifact, Job, Model
 
 Handler = Callable[[argparse.Namespace], Any]
 
@@ -49,6 +51,24 @@ def _json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a JSON object")
     return value
+
+
+def _param(text: str) -> tuple[str, Any]:
+    """``key=value``: the value as JSON when it parses (8, 0.1, true, [1, 2]), else as a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected key=value, not {text!r}")
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        return key, raw
+
+
+def _patch(text: str) -> tuple[str, float]:
+    try:
+        return parse_patch(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -189,6 +209,134 @@ def cmd_alias_ls(args: argparse.Namespace) -> None:
     _emit(args, aliases, _table(rows, ["ALIAS", "VERSION", "ARTIFACT"]))
 
 
+def _job_line(job: Job) -> str:
+    detail = f" ({job.error})" if job.error else ""
+    return f"{job.id} {job.kind} {job.status} {job.progress:.0%} {job.message}{detail}".rstrip()
+
+
+def _job_text(job: Job) -> str:
+    lines = [
+        _job_line(job),
+        f"  namespace: {job.namespace}  queue: {job.queue}  attempts: {job.attempts}  by: {job.created_by}",
+        f"  created: {job.created_at}  started: {job.started_at or '-'}  finished: {job.finished_at or '-'}",
+        f"  params: {json.dumps(job.params, sort_keys=True)}",
+    ]
+    if job.result:
+        lines.append(f"  result: {json.dumps(job.result, sort_keys=True)}")
+    if job.outputs:
+        lines.append(f"  outputs: {', '.join(job.outputs)}")
+    if job.cancel_requested and not job.done:
+        lines.append("  cancel requested: stops at its next progress point")
+    return "\n".join(lines)
+
+
+def _job_namespace(client: Client, namespace: str | None) -> str:
+    if namespace:
+        return namespace
+    scope = client.whoami().namespace
+    if scope is None:
+        raise PatchhubError("this token is not scoped to one namespace: pass --namespace")
+    return scope
+
+
+def cmd_jobs_submit(args: argparse.Namespace) -> None:
+    params = {**args.params_json, **dict(args.param)}
+    with _client(args) as client:
+        namespace = _job_namespace(client, args.namespace)
+        job = client.jobs.submit(args.kind, namespace, params, idempotency_key=args.idempotency_key)
+        if not args.wait:
+            _emit(args, job, f"Submitted {_job_line(job)}")
+            return
+        if not args.json:
+            print(f"Submitted {_job_line(job)}", flush=True)
+        job = client.jobs.wait(job.id, timeout=args.timeout)
+    _emit(args, job, _job_text(job))
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> None:
+    with _client(args) as client:
+        jobs = list(client.jobs.list(namespace=args.namespace, status=args.status, kind=args.kind))
+    rows = [
+        [j.id, j.kind, j.namespace, j.status, f"{j.progress:.0%}", str(j.created_at)[:19], j.message[:40]] for j in jobs
+    ]
+    _emit(args, jobs, _table(rows, ["ID", "KIND", "NAMESPACE", "STATUS", "PROGRESS", "CREATED", "MESSAGE"]))
+
+
+def cmd_jobs_show(args: argparse.Namespace) -> None:
+    with _client(args) as client:
+        job = client.jobs.get(args.job_id)
+    _emit(args, job, _job_text(job))
+
+
+def cmd_jobs_logs(args: argparse.Namespace) -> None:
+    with _client(args) as client:
+        if not args.follow:
+            lines = client.jobs.logs(args.job_id)
+            _emit(args, lines, "\n".join(line.line for line in lines))
+            return
+        for event in client.jobs.follow(args.job_id):  # until the job ends; Ctrl-C stops following only
+            if event.line is not None:
+                print(json.dumps(_plain(event.line), default=str) if args.json else event.line.line, flush=True)
+
+
+def cmd_jobs_cancel(args: argparse.Namespace) -> None:
+    with _client(args) as client:
+        job = client.jobs.cancel(args.job_id)
+    note = "" if job.done else " (cancel requested: it stops at its next progress point)"
+    _emit(args, job, f"{_job_line(job)}{note}")
+
+
+def cmd_jobs_wait(args: argparse.Namespace) -> None:
+    with _client(args) as client:
+        job = client.jobs.wait(args.job_id, timeout=args.timeout)
+    _emit(args, job, _job_text(job))
+
+
+def cmd_jobs_kinds(args: argparse.Namespace) -> None:
+    with _client(args) as client:
+        kinds = client.jobs.kinds()
+    lines = []
+    for kind in kinds:
+        fields = ", ".join(sorted(kind.params_schema.get("properties", {})))
+        lines.append(f"{kind.name}: {kind.description}\n  params: {fields}")
+    _emit(args, kinds, "\n".join(lines) or "(none)")
+
+
+def cmd_compose(args: argparse.Namespace) -> None:
+    with _client(args) as client:
+        path = client.compose(args.base, args.patches, path=args.output)
+    _emit(args, {"path": str(path)}, str(path))
+
+
+def _add_jobs_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    jobs = command("jobs", cmd_jobs_list, "submit, follow, list and cancel jobs")
+    job_commands = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
+    listing = command("ls", cmd_jobs_list, "list jobs, oldest first", job_commands)
+    for sub in (jobs, listing):
+        sub.add_argument("--namespace")
+        sub.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
+        sub.add_argument("--kind")
+    submit = command("submit", cmd_jobs_submit, "queue a job (kinds: patchhub jobs kinds)", job_commands)
+    submit.add_argument("kind")
+    submit.add_argument("--namespace", help="namespace the job runs for (default: the token's)")
+    submit.add_argument(
+        "--param", action="append", type=_param, default=[], help="key=value (value as JSON if it parses)"
+    )
+    submit.add_argument("--params-json", type=_json_object, default={}, help="params as a JSON object")
+    submit.add_argument("--idempotency-key", help="the same key returns the same job")
+    submit.add_argument("--wait", action="store_true", help="follow the job until it finishes")
+    submit.add_argument("--timeout", type=float, help="with --wait: give up waiting after this many seconds")
+    command("show", cmd_jobs_show, "show one job", job_commands).add_argument("job_id")
+    logs = command("logs", cmd_jobs_logs, "print a job's log", job_commands)
+    logs.add_argument("job_id")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines until the job ends")
+    command("cancel", cmd_jobs_cancel, "cancel a job", job_commands).add_argument("job_id")
+    wait = command("wait", cmd_jobs_wait, "wait for a job to finish (exit 1 if it fails)", job_commands)
+    wait.add_argument("job_id")
+    wait.add_argument("--timeout", type=float, help="give up waiting after this many seconds")
+    command("kinds", cmd_jobs_kinds, "list the job kinds and their params", job_commands)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="patchhub", description="patchhub model-weight registry client")
     parser.add_argument("--url", help="service URL (default: PATCHHUB_URL, then the stored login)")
@@ -249,6 +397,13 @@ def build_parser() -> argparse.ArgumentParser:
     alias_rm.add_argument("model")
     alias_rm.add_argument("alias")
     command("ls", cmd_alias_ls, "list a model's aliases", alias_commands).add_argument("model")
+
+    _add_jobs_commands(command)
+
+    compose = command("compose", cmd_compose, "compose a base with signatures here: BASE +REF*SCALE ...")
+    compose.add_argument("base", help="the base artifact (ns/name@v3, an alias or an id)")
+    compose.add_argument("patches", nargs="*", type=_patch, help="+REF or +REF*SCALE, e.g. +team/fog@v1*0.5")
+    compose.add_argument("-o", "--output", help="file or directory (default: print the cached file's path)")
     return parser
 
 

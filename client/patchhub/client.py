@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
+from typing import Any, Literal, overload
 
 import httpx
 
 from patchhub._http import RetryPolicy, Transport
 from patchhub.cache import BlobCache
 from patchhub.config import resolve_base_url, resolve_cache_dir, resolve_token
-from patchhub.resources import Artifacts, Models, Namespaces, Tokens, Uploads
+from patchhub.local_compose import (
+    ArtifactLike,
+    Framework,
+    PatchLike,
+    compose_to_cache,
+    copy_to,
+    load_state_dict,
+    resolve_recipe,
+)
+from patchhub.resources import Artifacts, Jobs, Models, Namespaces, Tokens, Uploads
 from patchhub.types import WhoAmI
 from patchhub.upload import UploadOptions
 
@@ -62,9 +74,55 @@ class Client:
         self.models = Models(self)
         self.artifacts = Artifacts(self)
         self.uploads = Uploads(self)
+        self.jobs = Jobs(self)
 
     def whoami(self) -> WhoAmI:
         return self.tokens.whoami()
+
+    @overload
+    def compose(
+        self,
+        base: ArtifactLike,
+        patches: Sequence[PatchLike] = ...,
+        *,
+        path: str | os.PathLike[str] | None = ...,
+        as_state_dict: Literal[False] = ...,
+        framework: Framework = ...,
+    ) -> Path: ...
+
+    @overload
+    def compose(
+        self,
+        base: ArtifactLike,
+        patches: Sequence[PatchLike] = ...,
+        *,
+        path: str | os.PathLike[str] | None = ...,
+        as_state_dict: Literal[True],
+        framework: Framework = ...,
+    ) -> dict[str, Any]: ...
+
+    def compose(
+        self,
+        base: ArtifactLike,
+        patches: Sequence[PatchLike] = (),
+        *,
+        path: str | os.PathLike[str] | None = None,
+        as_state_dict: bool = False,
+        framework: Framework = "numpy",
+    ) -> Path | dict[str, Any]:
+        """``base + sum(scale * signature)`` computed here, with the same code and bytes as the service.
+
+        ``patches`` are signature (``rws``) artifacts, each with a scale (``("team/fog@v1", 0.5)``) or
+        alone (scale 1.0). Inputs come through the download cache (a base is fetched once) and the output
+        is cached under the recipe hash, so repeating a recipe downloads and computes nothing. Returns the
+        cached file (read-only; copied to ``path`` if given), or its tensors with ``as_state_dict=True``
+        as numpy arrays or, with ``framework="torch"``, torch tensors.
+        """
+        recipe = resolve_recipe(self, base, patches)
+        composed = compose_to_cache(self, recipe)
+        if path is not None:
+            composed = copy_to(composed, path, recipe)
+        return load_state_dict(composed, framework) if as_state_dict else composed
 
     def close(self) -> None:
         self.transport.close()

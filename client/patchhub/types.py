@@ -226,3 +226,91 @@ class Upload:
             parts=[UploadPart(p["number"], p["size"], p["sha256"]) for p in data.get("parts", [])],
             artifact_id=data.get("artifact_id"),
         )
+
+
+TERMINAL_JOB_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class Job:
+    """A unit of queued work (training, evaluation ...): its service-side record as of when it was read."""
+
+    id: str
+    kind: str  # a registered job kind: train, evaluate ... (client.jobs.kinds() lists them)
+    namespace: str
+    params: dict[str, Any]  # validated params; artifact references already resolved to ids
+    queue: str  # cpu or gpu
+    status: str  # queued, running, succeeded, failed or cancelled
+    progress: float  # 0.0 .. 1.0, reported by the worker
+    message: str  # the worker's latest one-line status
+    result: dict[str, Any]  # the job's result JSON once it succeeded (metrics ...)
+    error: str | None  # why it failed
+    attempts: int  # how many times a worker started it (a killed worker's job is redelivered)
+    worker: str | None
+    cancel_requested: bool
+    outputs: list[str]  # ids of the artifacts the job registered
+    created_by: str  # name of the token that submitted it
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def done(self) -> bool:
+        """True once the job succeeded, failed or was cancelled: it will not change any more."""
+        return self.status in TERMINAL_JOB_STATUSES
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Job:
+        return cls(
+            id=data["id"],
+            kind=data["kind"],
+            namespace=data["namespace"],
+            params=dict(data.get("params", {})),
+            queue=data.get("queue", ""),
+            status=data["status"],
+            progress=float(data.get("progress", 0.0)),
+            message=data.get("message", ""),
+            result=dict(data.get("result") or {}),
+            error=data.get("error"),
+            attempts=data.get("attempts", 0),
+            worker=data.get("worker"),
+            cancel_requested=bool(data.get("cancel_requested", False)),
+            outputs=list(data.get("outputs", [])),
+            created_by=data.get("created_by", ""),
+            created_at=_time(data.get("created_at")),
+            started_at=_time(data.get("started_at")),
+            finished_at=_time(data.get("finished_at")),
+        )
+
+
+@dataclass(frozen=True)
+class LogLine:
+    id: int  # increasing; pass the last one as ``after`` to read only newer lines
+    attempt: int  # which run of the job wrote it
+    created_at: datetime | None
+    line: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LogLine:
+        return cls(data["id"], data.get("attempt", 0), _time(data.get("created_at")), data["line"])
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One server-sent event of a job: ``progress`` (the job changed), ``log`` (a new line) or ``end``."""
+
+    type: str  # progress, log or end
+    job: Job | None = None  # progress: the job as it is now
+    line: LogLine | None = None  # log: the new line
+    status: str | None = None  # end: the terminal status
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    description: str
+    params_schema: dict[str, Any]  # JSON schema of the kind's params
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobKind:
+        return cls(data["name"], data.get("description", ""), dict(data.get("params_schema", {})))

@@ -11,6 +11,7 @@ import pytest
 
 from patchhub import Client
 from tests.fixtures.services import LiveServer, NamespaceAccess, live_server, namespace, postgres_url  # noqa: F401
+from tests.fixtures.workers import jobs_namespace, jobs_server, redis_server, start_worker  # noqa: F401
 
 # Decides the fate of one request: None lets it through, an exception is raised instead of sending it.
 FailureHook = Callable[[httpx.Request], Exception | None]

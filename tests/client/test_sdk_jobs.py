@@ -1,0 +1,175 @@
+"""``client.jobs`` against the real API, Redis broker and (where a job must run) a worker process."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from patchhub import Client, ConflictError, InvalidError, RetryPolicy
+from patchhub.resources.jobs import JobCancelledError, JobFailedError, JobTimeoutError
+from patchhub.sse import ServerSentEvent, parse_event_stream
+from tests.client.conftest import RecordingTransport
+from tests.fixtures.safetensors_files import tiny_model_bytes
+from tests.fixtures.services import LiveServer, NamespaceAccess
+from tests.fixtures.workers import WorkerProcess
+from tests.workers.jobs.job_helpers import upload_untrained_checkpoint
+
+JobsClientFactory = Callable[..., Client]
+
+
+class LosesFirstJobAnswer(RecordingTransport):
+    """Delivers the first job submission to the service, then drops the connection before the answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == "POST" and request.url.path == "/v1/jobs" and not self.dropped:
+            self.dropped = True
+            response.close()
+            raise httpx.ReadError("connection reset after the request was sent")
+        return response
+
+
+@pytest.fixture
+def jobs_client(
+    jobs_server: LiveServer, jobs_namespace: NamespaceAccess, tmp_path: Path
+) -> Iterator[JobsClientFactory]:
+    clients: list[Client] = []
+
+    def make(**overrides: object) -> Client:
+        options: dict[str, object] = {
+            "base_url": jobs_server.url,
+            "token": jobs_namespace.write_token,
+            "progress": False,
+            "cache_dir": tmp_path / "cache",
+        }
+        client = Client(**{**options, **overrides})  # type: ignore[arg-type]
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:  # leave no queued job behind for a later test's worker
+        for job in client.jobs.list(namespace=jobs_namespace.name, status="queued"):
+            client.jobs.cancel(job.id)
+        client.close()
+
+
+@pytest.fixture
+def checkpoint(jobs_server: LiveServer, jobs_namespace: NamespaceAccess) -> str:
+    with jobs_server.client(jobs_namespace.write_token) as http:
+        return upload_untrained_checkpoint(http, jobs_namespace.name)
+
+
+def evaluate_params(artifact: str) -> dict[str, object]:
+    return {"artifact": artifact, "image_size": 8, "device": "cpu"}
+
+
+def test_submit_is_idempotent_and_retries_never_make_a_second_job(
+    jobs_client: JobsClientFactory, jobs_namespace: NamespaceAccess, checkpoint: str
+) -> None:
+    client = jobs_client()
+    ns = jobs_namespace.name
+    first = client.jobs.submit("evaluate", ns, evaluate_params(checkpoint), idempotency_key="nightly-eval-1")
+    assert (first.status, first.kind, first.params["artifact"]) == ("queued", "evaluate", checkpoint)
+    again = client.jobs.submit("evaluate", ns, evaluate_params(checkpoint), idempotency_key="nightly-eval-1")
+    assert again.id == first.id
+    other = client.jobs.submit("evaluate", ns, evaluate_params(checkpoint))
+    assert other.id != first.id
+
+    # The answer to the first POST is lost: the SDK resends it with the same generated key.
+    transport = LosesFirstJobAnswer()
+    flaky = jobs_client(http_client=httpx.Client(transport=transport), retry_policy=RetryPolicy(sleep=lambda _: None))
+    retried = flaky.jobs.submit("evaluate", ns, evaluate_params(checkpoint))
+    posts = [r for r in transport.requests if r.method == "POST"]
+    assert transport.dropped and len(posts) == 2
+    assert posts[0].headers["Idempotency-Key"] == posts[1].headers["Idempotency-Key"]
+    ids = [job.id for job in client.jobs.list(namespace=ns, page_size=1)]  # one job per page: lazy paging
+    assert ids == [first.id, other.id, retried.id]
+
+
+def test_bad_params_get_a_422_naming_the_field(
+    jobs_client: JobsClientFactory, jobs_namespace: NamespaceAccess, checkpoint: str
+) -> None:
+    client = jobs_client()
+    with pytest.raises(InvalidError, match=r"params\.image_size") as caught:
+        client.jobs.submit("evaluate", jobs_namespace.name, {**evaluate_params(checkpoint), "image_size": 4})
+    assert caught.value.status_code == 422
+    with pytest.raises(InvalidError, match=r"params\.imagesize"):
+        client.jobs.submit("evaluate", jobs_namespace.name, {"artifact": checkpoint, "imagesize": 8})
+    kinds = {kind.name: kind for kind in client.jobs.kinds()}
+    assert {"train", "evaluate"} <= set(kinds)
+    assert "image_size" in kinds["evaluate"].params_schema["properties"]
+
+
+def test_cancel_a_queued_job(jobs_client: JobsClientFactory, jobs_namespace: NamespaceAccess, checkpoint: str) -> None:
+    client = jobs_client()
+    job = client.jobs.submit("evaluate", jobs_namespace.name, evaluate_params(checkpoint))
+    cancelled = client.jobs.cancel(job.id)  # no worker runs: it is still queued
+    assert cancelled.status == "cancelled" and cancelled.done
+    assert client.jobs.get(job.id).status == "cancelled"
+    with pytest.raises(ConflictError):
+        client.jobs.cancel(job.id)
+    with pytest.raises(JobCancelledError) as caught:
+        client.jobs.wait(job.id, timeout=10)
+    assert caught.value.job.id == job.id
+    assert client.jobs.wait(job.id, raise_on_failure=False).status == "cancelled"
+    assert [j.id for j in client.jobs.list(namespace=jobs_namespace.name, status="cancelled")] == [job.id]
+
+
+def test_wait_logs_events_polling_fallback_and_failure(
+    jobs_client: JobsClientFactory,
+    jobs_namespace: NamespaceAccess,
+    checkpoint: str,
+    start_worker: Callable[[], WorkerProcess],
+) -> None:
+    client = jobs_client()
+    ns = jobs_namespace.name
+    worker = start_worker()
+
+    job = client.jobs.submit("evaluate", ns, evaluate_params(checkpoint))
+    started = time.monotonic()
+    with pytest.raises(JobTimeoutError):  # the stream is quiet while the worker starts: the deadline still holds
+        client.jobs.wait(job.id, timeout=0.3)
+    assert time.monotonic() - started < 3
+    done = client.jobs.wait(job.id, timeout=120, progress=False)
+    assert done.status == "succeeded", worker.log_tail()
+    assert done.progress == 1.0 and 0 <= done.result["metrics"]["top1"] <= 1
+
+    lines = client.jobs.logs(job.id)
+    assert any(line.line.startswith("metrics:") for line in lines)
+    assert client.jobs.logs(job.id, after=lines[0].id) == lines[1:]
+    events = list(client.jobs.events(job.id))  # a finished job: its whole history, then the end
+    assert [e.line for e in events if e.type == "log"] == lines
+    assert events[-1].type == "end" and events[-1].status == "succeeded"
+    assert events[-2].job is not None and events[-2].job.status == "succeeded"
+
+    # The event stream breaks after a few bytes: wait goes on by polling.
+    transport = RecordingTransport(cut=lambda r: 40 if r.url.path.endswith("/events") else None)
+    cut_client = jobs_client(http_client=httpx.Client(transport=transport))
+    second = client.jobs.submit("evaluate", ns, evaluate_params(checkpoint))
+    assert cut_client.jobs.wait(second.id, timeout=120, poll_interval=0.2).status == "succeeded"
+    assert transport.paths("GET").count(f"/v1/jobs/{second.id}/events") == 1
+    assert transport.paths("GET").count(f"/v1/jobs/{second.id}") >= 1
+
+    # Weights that do not fit the architecture: the job fails and wait says why.
+    client.models.create(f"{ns}/misfit", arch="resnet20")
+    misfit = client.artifacts.upload(f"{ns}/misfit", tiny_model_bytes(), kind="checkpoint")
+    failing = client.jobs.submit("evaluate", ns, evaluate_params(misfit.id))
+    with pytest.raises(JobFailedError, match="do not fit the architecture") as caught:
+        client.jobs.wait(failing.id, timeout=120)
+    assert caught.value.job.status == "failed"
+
+
+def test_event_stream_parsing_follows_the_sse_rules() -> None:
+    lines = [": keep-alive", "event: log", 'data: {"a":', "data: 1}", "", "data: plain", "id: 7", "", "event: end", ""]
+    assert list(parse_event_stream(lines)) == [
+        ServerSentEvent("log", '{"a":\n1}'),
+        ServerSentEvent("message", "plain"),  # an event with no data is never dispatched
+    ]
