@@ -15,14 +15,13 @@ from patchhub.cache import BlobCache
 from patchhub.config import resolve_base_url, resolve_cache_dir, resolve_token
 from patchhub.local_compose import (
     ArtifactLike,
-    Framework,
     PatchLike,
     compose_to_cache,
     copy_to,
-    load_state_dict,
     resolve_recipe,
 )
 from patchhub.resources import Artifacts, Jobs, Models, Namespaces, Tokens, Uploads
+from patchhub.state_dict import Framework, load_state_dict
 from patchhub.types import WhoAmI
 from patchhub.upload import UploadOptions
 

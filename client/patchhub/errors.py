@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import email.utils
 import time
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import httpx
+
+if TYPE_CHECKING:
+    from patchhub.types import Job
 
 
 class PatchhubError(Exception):
@@ -182,3 +185,33 @@ def error_from_response(response: httpx.Response) -> APIStatusError:
         request_id=response.headers.get("X-Request-ID"),
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
     )
+
+
+class JobFailedError(PatchhubError):
+    """``wait`` saw the job fail; ``job`` is its final record (``job.error`` says why)."""
+
+    error = "job_failed"
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"job {job.id} ({job.kind}) failed: {job.error or job.message or 'no reason given'}")
+        self.job = job
+
+
+class JobCancelledError(PatchhubError):
+    """``wait`` saw the job cancelled; ``job`` is its final record."""
+
+    error = "job_cancelled"
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"job {job.id} ({job.kind}) was cancelled: {job.message}")
+        self.job = job
+
+
+class JobTimeoutError(PatchhubError):
+    """``wait``/``follow`` ran out of time; the job goes on. ``job`` is its record when time ran out."""
+
+    error = "job_timeout"
+
+    def __init__(self, job: Job, timeout: float) -> None:
+        super().__init__(f"job {job.id} is still {job.status} after {timeout:g}s ({job.progress:.0%})")
+        self.job = job

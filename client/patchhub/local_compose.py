@@ -14,11 +14,11 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from patchhub.compose import compose_file, recipe_hash
 from patchhub.download import fetch_to_cache
-from patchhub.resources.artifacts import ArtifactLike, Framework
+from patchhub.resources.artifacts import ArtifactLike
 from patchhub.signature import Signature
 from patchhub.types import Artifact
 
@@ -136,14 +136,3 @@ def copy_to(source: Path, path: str | os.PathLike[str], recipe: Recipe) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     return target
-
-
-def load_state_dict(path: Path, framework: Framework) -> dict[str, Any]:
-    """A safetensors file's tensors as numpy arrays or torch tensors."""
-    if framework == "torch":
-        from safetensors.torch import load_file as load_torch
-
-        return dict(load_torch(str(path)))
-    from safetensors.numpy import load_file as load_numpy
-
-    return dict(load_numpy(str(path)))

@@ -102,8 +102,7 @@ class SafetensorsHeader:
     def index(self) -> list[dict[str, Any]]:
         """The tensor index as JSON-ready rows (name, dtype, shape, numel)."""
         return [
-            {"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "numel": t.numel}
-            for t in self.tensors.values()
+            {"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "numel": t.numel} for t in self.tensors.values()
         ]
 
 
@@ -115,9 +114,7 @@ def header_length(prefix: bytes, limits: HeaderLimits = DEFAULT_LIMITS) -> int:
     if length < 2:
         raise SafetensorsError("safetensors header length is too small to hold a JSON object")
     if length > limits.max_header_bytes:
-        raise SafetensorsError(
-            f"safetensors header claims {length} bytes, over the limit of {limits.max_header_bytes}"
-        )
+        raise SafetensorsError(f"safetensors header claims {length} bytes, over the limit of {limits.max_header_bytes}")
     return int(length)
 
 
@@ -140,17 +137,13 @@ def parse_header(header_json: bytes, limits: HeaderLimits = DEFAULT_LIMITS) -> S
             kind = "overlaps the previous tensor" if tensor.start < position else "leaves a gap before it"
             raise SafetensorsError(f"tensor {tensor.name!r} at offset {tensor.start} {kind}")
         position = tensor.end
-    return SafetensorsHeader(
-        header_size=len(header_json), tensors={t.name: t for t in tensors}, metadata=metadata
-    )
+    return SafetensorsHeader(header_size=len(header_json), tensors={t.name: t for t in tensors}, metadata=metadata)
 
 
 def _parse_metadata(value: object, limits: HeaderLimits) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise SafetensorsError("__metadata__ must map strings to strings")
     if sum(len(k) + len(v) for k, v in value.items()) > limits.max_metadata_bytes:
         raise SafetensorsError(f"__metadata__ is larger than {limits.max_metadata_bytes} bytes")
@@ -174,9 +167,7 @@ def _parse_tensor(name: str, entry: object, limits: HeaderLimits) -> TensorInfo:
     start, end = offsets
     expected = math.prod(shape) * DTYPE_SIZES[dtype]
     if end - start != expected:
-        raise SafetensorsError(
-            f"tensor {name!r} spans {end - start} bytes but {dtype}{shape} needs {expected}"
-        )
+        raise SafetensorsError(f"tensor {name!r} spans {end - start} bytes but {dtype}{shape} needs {expected}")
     return TensorInfo(name=name, dtype=dtype, shape=tuple(shape), start=start, end=end)
 
 
@@ -225,9 +216,7 @@ class StreamValidator:
         if self._header is None:
             self._collect_header(chunk)
         if self._header is not None and self._seen > self._header.total_size:
-            raise SafetensorsError(
-                f"file continues past the {self._header.total_size} bytes its header describes"
-            )
+            raise SafetensorsError(f"file continues past the {self._header.total_size} bytes its header describes")
 
     def _collect_header(self, chunk: bytes | memoryview) -> None:
         self._head += chunk

@@ -9,8 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from patchhub import Client, ConflictError, InvalidError, RetryPolicy
-from patchhub.resources.jobs import JobCancelledError, JobFailedError, JobTimeoutError
+from patchhub import (
+    Client,
+    ConflictError,
+    InvalidError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+    RetryPolicy,
+)
 from patchhub.sse import ServerSentEvent, parse_event_stream
 from tests.client.conftest import RecordingTransport
 from tests.fixtures.safetensors_files import tiny_model_bytes

@@ -6,17 +6,17 @@ import shutil
 from collections import deque
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from patchhub.download import fetch_to_cache
 from patchhub.refs import parse_ref
 from patchhub.resources._base import Resource, segment
 from patchhub.resources.models import model_path
+from patchhub.state_dict import Framework, load_state_dict
 from patchhub.types import Alias, Artifact, TensorIndex
 from patchhub.upload import ArtifactUploader, local_file
 
 ArtifactLike = str | Artifact  # an Artifact, an artifact id, or "ns/name[@version|@alias]"
-Framework = Literal["numpy", "torch"]
 
 
 class Artifacts(Resource):
@@ -86,14 +86,7 @@ class Artifacts(Resource):
 
     def load(self, ref: ArtifactLike, *, framework: Framework = "numpy") -> dict[str, Any]:
         """The artifact's tensors as numpy arrays (default) or torch tensors, via the cache."""
-        file = str(self.download(ref))
-        if framework == "torch":
-            from safetensors.torch import load_file as load_torch
-
-            return dict(load_torch(file))
-        from safetensors.numpy import load_file as load_numpy
-
-        return dict(load_numpy(file))
+        return load_state_dict(self.download(ref), framework)
 
     def tensors(self, ref: ArtifactLike) -> TensorIndex:
         """Names, dtypes and shapes, read from the stored header: nothing is downloaded."""

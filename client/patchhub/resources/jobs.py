@@ -17,42 +17,18 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from patchhub._http import translate_transport_errors
-from patchhub.errors import APIConnectionError, InternalServerError, PatchhubError
+from patchhub.errors import (
+    APIConnectionError,
+    InternalServerError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+)
 from patchhub.resources._base import Resource, segment
 from patchhub.sse import DeadlineExceeded, ThreadedReader, parse_event_stream
 from patchhub.types import Job, JobEvent, JobKind, LogLine
 
 DEFAULT_POLL_INTERVAL = 1.0  # seconds between polls once the event stream is unavailable
-
-
-class JobFailedError(PatchhubError):
-    """``wait`` saw the job fail; ``job`` is its final record (``job.error`` says why)."""
-
-    error = "job_failed"
-
-    def __init__(self, job: Job) -> None:
-        super().__init__(f"job {job.id} ({job.kind}) failed: {job.error or job.message or 'no reason given'}")
-        self.job = job
-
-
-class JobCancelledError(PatchhubError):
-    """``wait`` saw the job cancelled; ``job`` is its final record."""
-
-    error = "job_cancelled"
-
-    def __init__(self, job: Job) -> None:
-        super().__init__(f"job {job.id} ({job.kind}) was cancelled: {job.message}")
-        self.job = job
-
-
-class JobTimeoutError(PatchhubError):
-    """``wait``/``follow`` ran out of time; the job goes on. ``job`` is its record when time ran out."""
-
-    error = "job_timeout"
-
-    def __init__(self, job: Job, timeout: float) -> None:
-        super().__init__(f"job {job.id} is still {job.status} after {timeout:g}s ({job.progress:.0%})")
-        self.job = job
 
 
 class Jobs(Resource):
