@@ -93,6 +93,7 @@ def start_api(endpoint: str, workdir: Path, bucket: str) -> tuple[subprocess.Pop
         "AWS_SECRET_ACCESS_KEY": "bench",
     }
     exe = shutil.which("patchhub-server") or "patchhub-server"
+    env["PATCHHUB_BROKER_URL"] = "memory://"  # no jobs here: keep `serve` from starting its embedded worker
     process = subprocess.Popen([exe, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

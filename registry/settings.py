@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_path_style: bool = True
-    s3_part_size: int = 16 * 1024 * 1024
+    s3_part_size: int = 8 * 1024 * 1024
+    s3_parts_in_flight: int = 8  # concurrent part uploads per upload (memory: about that many parts)
     s3_max_attempts: int = 5
 
     # Celery broker: redis://host:6379/0 in production; empty means an embedded broker (a SQLite file in

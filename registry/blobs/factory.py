@@ -22,6 +22,7 @@ def open_blob_store(url: str, *, s3: S3Options | None = None) -> BlobStore:
             parts.netloc,
             unquote(parts.path),
             part_size=options.part_size,
+            parts_in_flight=options.parts_in_flight,
             list_page_size=options.list_page_size,
         )
     if parts.scheme == "file":

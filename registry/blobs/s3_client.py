@@ -31,7 +31,9 @@ class S3Options:
     # Bucket in the URL path instead of the host name (needed by MinIO and moto).
     path_style: bool = True
     # Multipart part size in bytes; one part is buffered in memory per upload in flight.
-    part_size: int = 16 * MiB
+    part_size: int = 8 * MiB
+    # Parts of one upload sent concurrently; memory per upload is about (parts_in_flight + 1) x part_size.
+    parts_in_flight: int = 8
     # Attempts per request (first try included) under botocore's "standard" retry mode.
     max_attempts: int = 5
     connect_timeout_s: float = 5.0
@@ -56,6 +58,7 @@ class S3Options:
             secret_access_key=settings.s3_secret_access_key,
             path_style=settings.s3_path_style,
             part_size=settings.s3_part_size,
+            parts_in_flight=settings.s3_parts_in_flight,
             max_attempts=settings.s3_max_attempts,
         )
 
