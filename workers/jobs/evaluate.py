@@ -1,10 +1,17 @@
-"""``evaluate``: accuracy of an artifact on a dataset, in the job result and linked from the artifact."""
+"""``evaluate``: accuracy of an artifact on a dataset, in the job result and linked from the artifact; with
+``corruptions``, also a robustness report (accuracy per corruption and severity)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from torch import nn
+
+from workers.data import ImageDataset
 from workers.jobs.context import JobContext
 from workers.jobs.handlers import JobOutcome, handles
 from workers.jobs.io import load_dataset_param, model_from_artifact, torch_device
+from workers.rws.corruptions import corrupt_dataset
 from workers.training import evaluate_classifier
 
 
@@ -14,13 +21,41 @@ def run_evaluate(context: JobContext) -> JobOutcome:
     artifact = context.read_artifact(p["artifact"])
     model, arch, _config = model_from_artifact(artifact)
     data = load_dataset_param(context, p["dataset"], p["split"])
-    context.progress(0.1, f"evaluating {arch} on {len(data)} images")
-    metrics = evaluate_classifier(model, data, batch_size=p["batch_size"], device=torch_device(p["device"]))
-    context.log(f"metrics: {metrics}")
-    evaluation = {"job": context.job_id, "dataset": p["dataset"], "split": p["split"], **metrics}
-    history = list(artifact.meta.get("evaluations", []))
-    return JobOutcome(
-        result={"metrics": metrics, "artifact": artifact.id},
-        message=f"top1 {metrics['top1']:.4f}",
-        artifact_metadata={artifact.id: {"evaluations": [*history, evaluation]}},
-    )
+    context.progress(0.05, f"evaluating {arch} on {len(data)} images")
+    device = torch_device(p["device"])
+    metrics = evaluate_classifier(model, data, batch_size=p["batch_size"], device=device)
+    context.log(f"clean metrics: {metrics}")
+    evaluation: dict[str, Any] = {"job": context.job_id, "dataset": p["dataset"], "split": p["split"], **metrics}
+    result: dict[str, Any] = {"metrics": metrics, "artifact": artifact.id}
+    patch: dict[str, Any] = {}
+    if p["corruptions"]:
+        report = robustness_report(context, model, data, p["corruptions"], p["severities"], p["corruption_seed"])
+        result["robustness"] = report
+        evaluation["corrupted_top1_mean"] = report["mean_top1"]
+        patch["robustness"] = {"job": context.job_id, "dataset": p["dataset"], "clean_top1": metrics["top1"], **report}
+    patch["evaluations"] = [*artifact.meta.get("evaluations", []), evaluation]
+    return JobOutcome(result=result, message=f"top1 {metrics['top1']:.4f}", artifact_metadata={artifact.id: patch})
+
+
+def robustness_report(
+    context: JobContext,
+    model: nn.Module,
+    data: ImageDataset,
+    corruptions: list[str],
+    severities: list[int],
+    seed: int,
+) -> dict[str, Any]:
+    """{"top1": {corruption: {severity: accuracy}}, "mean_top1": mean over every cell}."""
+    table: dict[str, dict[str, float]] = {}
+    cells = len(corruptions) * len(severities)
+    done = 0
+    for corruption in corruptions:
+        table[corruption] = {}
+        for severity in severities:
+            corrupted = corrupt_dataset(data, corruption, severity, seed)
+            top1 = evaluate_classifier(model, corrupted, device=torch_device(context.params["device"]))["top1"]
+            table[corruption][str(severity)] = top1
+            done += 1
+            context.progress(0.05 + 0.95 * done / cells, f"{corruption}@{severity}: top1 {top1:.4f}")
+    values = [v for row in table.values() for v in row.values()]
+    return {"top1": table, "mean_top1": sum(values) / len(values), "severities": severities}

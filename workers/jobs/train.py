@@ -14,7 +14,11 @@ from workers.training import TrainConfig, TrainingCancelled, train_classifier
 def run_train(context: JobContext) -> JobOutcome:
     p = context.params
     train_data = load_dataset_param(context, p["dataset"], "train")
-    val_data = load_dataset_param(context, p["dataset"], "test") if is_builtin_dataset(p["dataset"]) else None
+    val_data = None
+    if p.get("val_dataset"):
+        val_data = load_dataset_param(context, p["val_dataset"], "test")
+    elif is_builtin_dataset(p["dataset"]):
+        val_data = load_dataset_param(context, p["dataset"], "test")
     model, config = build_model(p["arch"], p["arch_config"], num_classes=train_data.num_classes)
     if p.get("init"):
         load_weights(model, context.read_artifact(p["init"]).data)
@@ -48,7 +52,7 @@ def run_train(context: JobContext) -> JobOutcome:
         raise JobCancelled(context.job_id) from None
     metrics = {k: v for k, v in trained.metrics.items() if isinstance(v, (int, float, str))}
     context.log(f"finished: {metrics}")
-    parents = [a for a in (p.get("init"), p["dataset"]) if a and not is_builtin_dataset(a)]
+    parents = [a for a in (p.get("init"), p["dataset"], p.get("val_dataset")) if a and not is_builtin_dataset(a)]
     context.add_output(
         "checkpoint",
         p["output_model"],

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator
 
 from registry.jobs.kinds.base import BUILTIN_DATASETS, JobParams, is_builtin_dataset, job_kind
+from registry.jobs.kinds.corruption_names import CORRUPTION_NAMES
 
 
 class DatasetChoice(JobParams):
@@ -32,6 +33,9 @@ class TrainParams(DatasetChoice):
     arch: str = Field(description="model zoo architecture, e.g. resnet20, resnet32, resnet56, vgg16")
     arch_config: dict[str, Any] = Field(default_factory=dict, description="overrides, e.g. num_classes")
     init: str | None = Field(default=None, description="artifact whose weights start the training")
+    val_dataset: str | None = Field(
+        default=None, description="dataset artifact to validate on (built-in datasets use their test split)"
+    )
     epochs: int = Field(default=10, ge=1, le=1000)
     batch_size: int = Field(default=64, ge=1, le=8192)
     optimizer: Literal["sgd", "adamw"] = "sgd"
@@ -48,7 +52,7 @@ class TrainParams(DatasetChoice):
     augmentation: Literal["none", "flip_crop", "randaugment"] = "none"
     seed: int = 0
 
-    artifact_fields: ClassVar[tuple[str, ...]] = ("init", "dataset")
+    artifact_fields: ClassVar[tuple[str, ...]] = ("init", "dataset", "val_dataset")
     output_model_fields: ClassVar[tuple[str, ...]] = ("output_model",)
 
 
@@ -57,5 +61,28 @@ class EvaluateParams(DatasetChoice):
     artifact: str = Field(description="the checkpoint, base or pruned artifact to evaluate")
     split: Literal["train", "test", "all"] = Field(default="test", description="split of built-in datasets")
     batch_size: int = Field(default=256, ge=1, le=8192)
+    corruptions: list[str] = Field(
+        default_factory=list,
+        description="robustness report: accuracy under each of these corruptions ('all' for the 19) per severity",
+    )
+    severities: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
+    corruption_seed: int = 0
 
     artifact_fields: ClassVar[tuple[str, ...]] = ("artifact", "dataset")
+
+    @field_validator("corruptions")
+    @classmethod
+    def _known_corruptions(cls, value: list[str]) -> list[str]:
+        if value == ["all"]:
+            return list(CORRUPTION_NAMES)
+        unknown = sorted(set(value) - set(CORRUPTION_NAMES))
+        if unknown:
+            raise ValueError(f"unknown corruptions {unknown}; known: {', '.join(CORRUPTION_NAMES)}")
+        return value
+
+    @field_validator("severities")
+    @classmethod
+    def _severities(cls, value: list[int]) -> list[int]:
+        if not value or any(not 1 <= s <= 5 for s in value):
+            raise ValueError("severities must be a non-empty list of integers from 1 to 5")
+        return sorted(set(value))
