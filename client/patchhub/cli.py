@@ -1,5 +1,5 @@
-"""``patchhub``: the command line for the registry (login, models, push, pull, ls, tensors, alias, jobs,
-compose).
+"""``patchhub``: the command line for the registry (login, models, push, pull, ls, tensors, report, alias,
+jobs, compose).
 
 Errors print one line on stderr and exit with status 1. The token is never printed.
 """
@@ -18,6 +18,7 @@ from patchhub.client import Client
 from patchhub.config import StoredLogin, read_login, resolve_base_url, write_login
 from patchhub.errors import PatchhubError
 from patchhub.local_compose import parse_patch
+from patchhub.report import render, table
 from patchhub.types import Artifact, Job, Model
 
 Handler = Callable[[argparse.Namespace], Any]
@@ -69,14 +70,6 @@ def _patch(text: str) -> tuple[str, float]:
         return parse_patch(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    if not rows:
-        return "(none)"
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = [header, *rows]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines)
 
 
 def _size(n: int) -> str:
@@ -138,7 +131,7 @@ def cmd_models_list(args: argparse.Namespace) -> None:
     with _client(args) as client:
         models = list(client.models.list(namespace=args.namespace, arch=args.arch, query=args.query))
     rows = [[m.id, m.arch, f"v{m.latest_version}" if m.latest_version else "-", ",".join(m.tags)] for m in models]
-    _emit(args, models, _table(rows, ["MODEL", "ARCH", "LATEST", "TAGS"]))
+    _emit(args, models, table(rows, ["MODEL", "ARCH", "LATEST", "TAGS"]))
 
 
 def cmd_models_create(args: argparse.Namespace) -> None:
@@ -179,15 +172,22 @@ def cmd_ls(args: argparse.Namespace) -> None:
     with _client(args) as client:
         artifacts = list(client.artifacts.list(args.model, kind=args.kind))
     rows = [[f"v{a.version}", a.kind, _size(a.size), a.sha256[:12], a.id, ",".join(a.aliases)] for a in artifacts]
-    _emit(args, artifacts, _table(rows, ["VERSION", "KIND", "SIZE", "SHA256", "ID", "ALIASES"]))
+    _emit(args, artifacts, table(rows, ["VERSION", "KIND", "SIZE", "SHA256", "ID", "ALIASES"]))
 
 
 def cmd_tensors(args: argparse.Namespace) -> None:
     with _client(args) as client:
         index = client.artifacts.tensors(args.ref)
     rows = [[t.name, t.dtype, "x".join(map(str, t.shape)) or "scalar", str(t.numel)] for t in index.tensors]
-    table = _table(rows, ["TENSOR", "DTYPE", "SHAPE", "NUMEL"])
-    _emit(args, index, f"{table}\n{len(index.tensors)} tensors, {index.parameter_count} parameters")
+    listing = table(rows, ["TENSOR", "DTYPE", "SHAPE", "NUMEL"])
+    _emit(args, index, f"{listing}\n{len(index.tensors)} tensors, {index.parameter_count} parameters")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    with _client(args) as client:
+        artifact = client.artifacts.get(args.ref)
+    body = render(artifact.metadata) or "(no evaluations, robustness report, widths or deltas recorded)"
+    _emit(args, artifact.metadata, f"{_artifact_line(artifact)}\n\n{body}")
 
 
 def cmd_alias_set(args: argparse.Namespace) -> None:
@@ -206,7 +206,7 @@ def cmd_alias_ls(args: argparse.Namespace) -> None:
     with _client(args) as client:
         aliases = client.artifacts.aliases(args.model)
     rows = [[a.alias, f"v{a.version}", a.artifact_id] for a in aliases]
-    _emit(args, aliases, _table(rows, ["ALIAS", "VERSION", "ARTIFACT"]))
+    _emit(args, aliases, table(rows, ["ALIAS", "VERSION", "ARTIFACT"]))
 
 
 def _job_line(job: Job) -> str:
@@ -259,7 +259,7 @@ def cmd_jobs_list(args: argparse.Namespace) -> None:
     rows = [
         [j.id, j.kind, j.namespace, j.status, f"{j.progress:.0%}", str(j.created_at)[:19], j.message[:40]] for j in jobs
     ]
-    _emit(args, jobs, _table(rows, ["ID", "KIND", "NAMESPACE", "STATUS", "PROGRESS", "CREATED", "MESSAGE"]))
+    _emit(args, jobs, table(rows, ["ID", "KIND", "NAMESPACE", "STATUS", "PROGRESS", "CREATED", "MESSAGE"]))
 
 
 def cmd_jobs_show(args: argparse.Namespace) -> None:
@@ -386,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--kind")
 
     command("tensors", cmd_tensors, "list an artifact's tensors (no download)").add_argument("ref")
+    command(
+        "report", cmd_report, "show what jobs recorded: evaluations, robustness, LAPP widths, RWS layer deltas"
+    ).add_argument("ref")
 
     alias = command("alias", cmd_alias_ls, "list, set or remove aliases")
     alias_commands = alias.add_subparsers(dest="alias_command", metavar="ACTION", required=True)
