@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestMetrics:
@@ -43,7 +47,14 @@ class RequestMetrics:
         started = time.perf_counter()
         response = await call_next(request)
         self.observe(request.method, _route_template(request), response.status_code, time.perf_counter() - started)
+        # Every response names its request, so a client's error report can be matched to the server's log.
+        response.headers["X-Request-ID"] = _request_id(request)
         return response
+
+
+def _request_id(request: Request) -> str:
+    given = request.headers.get("x-request-id", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def _route_template(request: Request) -> str:

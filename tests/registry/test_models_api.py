@@ -79,3 +79,13 @@ def test_soft_delete_needs_admin_and_hides_the_model(live_server: LiveServer, na
         assert listed == []
         again = admin.post("/v1/models", json={"namespace": namespace.name, "name": "gone", "arch": "a"})
         assert again.status_code == 409
+
+
+def test_responses_carry_a_request_id_and_metrics_count_routes(live_server: LiveServer) -> None:
+    with live_server.client() as client:
+        given = client.get("/v1/whoami", headers={"X-Request-ID": "trace-42"})
+        assert given.headers["x-request-id"] == "trace-42"
+        made = client.get("/v1/models/none/none")
+        assert made.status_code == 404 and len(made.headers["x-request-id"]) == 32
+        metrics = client.get("/metrics").text
+        assert 'route="/v1/models/{namespace}/{name}",status="404"' in metrics

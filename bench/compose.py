@@ -1,0 +1,222 @@
+"""Composition speed and memory: through the API, in the SDK, against a plain copy and the naive way.
+
+Builds a float32 base of about --base-mib MiB (tensors up to 64 MiB) and three 8-bit signatures covering the
+first layers plus one large tensor, registers them on `patchhub-server serve` (SQLite + local blobs), then, in
+the same run:
+  - copy:  GET the base's file from the API (streaming the same bytes from the same store: the limit)
+  - api:   POST /v1/compositions + GET its file, first (uncached) computation
+  - sdk:   client.compose(...) with the base already in the local cache (compose only)
+  - naive: safetensors.torch.load_file + add every dequantized delta + save_file
+Each of sdk and naive runs in a child process so its peak RSS (ru_maxrss) is its own; the API's peak is the
+server process's VmHWM on a server started fresh for the compose. Also prints each bit width's signature size
+against the full base weights.
+
+    python bench/compose.py --base-mib 512
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from patchhub.signature import quantize_signature  # noqa: E402
+from tests.fixtures.services import free_port  # noqa: E402
+
+CHUNK = 8 << 20
+
+
+def make_base(path: Path, base_mib: int) -> tuple[dict[str, tuple[int, ...]], int]:
+    """Shallow small convs, then large matrices up to 64 MiB; returns shapes and the largest tensor's bytes."""
+    from safetensors.numpy import save_file
+
+    shapes: dict[str, tuple[int, ...]] = {f"features.{i}.weight": (64, 64, 3, 3) for i in range(7)}
+    shapes.update({f"features.{i}.bias": (64,) for i in range(7)})
+    remaining = base_mib * 2**20 - sum(4 * int(np.prod(s)) for s in shapes.values())
+    layer = 0
+    while remaining > 0:
+        rows = max(1, min(4096, remaining // (4 * 4096)))
+        shapes[f"classifier.{layer}.weight"] = (int(rows), 4096)
+        remaining -= 4 * rows * 4096
+        layer += 1
+    rng = np.random.default_rng(0)
+    save_file({k: rng.standard_normal(s, dtype=np.float32) for k, s in shapes.items()}, str(path))
+    return shapes, max(4 * int(np.prod(s)) for s in shapes.values())
+
+
+def make_signatures(shapes: dict[str, tuple[int, ...]], bits: int) -> list[bytes]:
+    rng = np.random.default_rng(1)
+    covered = [n for n in shapes if n.startswith("features.")] + ["classifier.0.weight"]
+    return [
+        quantize_signature(
+            {n: (0.01 * rng.standard_normal(shapes[n])).astype(np.float32) for n in covered},
+            bits=bits,
+            metadata={"arch": "bench", "corruption": f"c{i}"},
+        ).to_bytes()
+        for i in range(3)
+    ]
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "registry.cli", "serve", "--port", str(port)],
+        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def stream_seconds(client: httpx.Client, url: str) -> float:
+    started = time.perf_counter()
+    with client.stream("GET", url) as response:
+        response.raise_for_status()
+        for _ in response.iter_bytes(CHUNK):
+            pass
+    return time.perf_counter() - started
+
+
+CHILD_SDK = """
+import json, resource, sys, time
+from patchhub import Client
+args = json.loads(sys.argv[1])
+with Client(args["url"], token=args["token"], progress=False, cache_dir=args["cache"]) as client:
+    client.artifacts.download(args["base"])  # warm cache: time the compose only
+    for sig in args["sigs"]:
+        client.artifacts.download(sig)
+    started = time.perf_counter()
+    client.compose(args["base"], [(s, 0.5) for s in args["sigs"]])
+    seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+CHILD_NAIVE = """
+import json, resource, sys, time
+from safetensors.torch import load_file, save_file
+from patchhub.signature import Signature
+import torch
+args = json.loads(sys.argv[1])
+started = time.perf_counter()
+weights = load_file(args["base_path"])
+for path in args["sig_paths"]:
+    signature = Signature.from_path(path)
+    for name in signature.tensor_names:
+        weights[name] += 0.5 * torch.from_numpy(signature.delta(name))
+save_file(weights, args["out"])
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def child(code: str, args: dict[str, object]) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base-mib", type=int, default=512)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="patchhub-compose-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHHUB_")}
+    env.update({"PATCHHUB_DATA_DIR": str(work / "data"), "PATCHHUB_BROKER_URL": "memory://", "PYTHONPATH": str(REPO)})
+    port = free_port()
+    try:
+        base_path = work / "base.safetensors"
+        shapes, largest = make_base(base_path, args.base_mib)
+        base_bytes = base_path.stat().st_size
+        mib = base_bytes / 2**20
+        print(f"base: {mib:.0f} MiB float32, {len(shapes)} tensors, largest {largest / 2**20:.0f} MiB")
+        for bits in (32, 8, 4, 2, 1):
+            size = len(make_signatures(shapes, bits)[0])
+            print(f"  signature at {bits:>2} bits: {size / 2**20:7.2f} MiB = 1/{base_bytes / size:.0f} of the base")
+        signatures = make_signatures(shapes, 8)
+        server = start_server(env, port)
+        url = f"http://127.0.0.1:{port}"
+        token = (work / "data" / "admin-token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
+            client.post("/v1/namespaces", json={"name": "bench"}).raise_for_status()
+            for name in ("base", "sig0", "sig1", "sig2"):
+                client.post("/v1/models", json={"namespace": "bench", "name": name, "arch": "bench"})
+            with base_path.open("rb") as handle:
+                base_id = client.put(
+                    "/v1/models/bench/base/artifacts",
+                    params={"kind": "base"},
+                    content=iter(lambda: handle.read(CHUNK), b""),
+                ).json()["id"]
+            sig_ids = []
+            for i, data in enumerate(signatures):
+                (work / f"sig{i}.safetensors").write_bytes(data)
+                sig_ids.append(
+                    client.put(f"/v1/models/bench/sig{i}/artifacts", params={"kind": "rws"}, content=data).json()["id"]
+                )
+        stop(server)
+        server = start_server(env, port)  # fresh process: its peak RSS is the compose's alone
+        with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
+            copy = stream_seconds(client, f"/v1/artifacts/{base_id}/file")
+            recipe = {"base": base_id, "patches": [{"artifact": s, "scale": 0.5} for s in sig_ids]}
+            composition = client.post("/v1/compositions", json=recipe).json()["id"]
+            api = stream_seconds(client, f"/v1/compositions/{composition}/file")
+            api_rss = peak_rss_mib(server.pid)
+        sdk = child(
+            CHILD_SDK, {"url": url, "token": token, "cache": str(work / "cache"), "base": base_id, "sigs": sig_ids}
+        )
+        stop(server)
+        naive = child(
+            CHILD_NAIVE,
+            {
+                "base_path": str(base_path),
+                "out": str(work / "naive.safetensors"),
+                "sig_paths": [str(work / f"sig{i}.safetensors") for i in range(3)],
+            },
+        )
+        bound = 2 * largest / 2**20 + 100
+        print(f"copy (limit): {mib / copy:7.0f} MiB/s")
+        print(
+            f"api compose : {mib / api:7.0f} MiB/s = {copy / api:.2f} of copy, {naive['seconds'] / api:.2f}x naive; "
+            f"server peak RSS {api_rss:.0f} MiB (bound 2 x largest + 100 = {bound:.0f} MiB)"
+        )
+        print(
+            f"sdk compose : {mib / sdk['seconds']:7.0f} MiB/s = {copy / sdk['seconds']:.2f} of copy, "
+            f"{naive['seconds'] / sdk['seconds']:.2f}x naive; peak RSS {sdk['rss']:.0f} MiB"
+        )
+        print(f"naive       : {mib / naive['seconds']:7.0f} MiB/s; peak RSS {naive['rss']:.0f} MiB")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
