@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -58,9 +57,7 @@ def _request_id(request: Request) -> str:
 
 
 def _route_template(request: Request) -> str:
-    # Label by the route's template, never the raw path, so label cardinality stays bounded.
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "other"))
-    return "unmatched"
+    # Label by the route's template, never the raw path, so label cardinality stays bounded. The router
+    # records the matched route in the request scope.
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
