@@ -57,7 +57,9 @@ def test_upload_memory_is_bounded_by_the_part_size_not_the_blob(s3_client: S3Cli
     finally:
         tracemalloc.stop()
     assert s3_store.size("blobs/streamed") == size
-    assert peak < (s3_store.parts_in_flight + 2) * PART_SIZE, f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB upload"
+    assert peak < (s3_store.parts_in_flight + 2) * PART_SIZE, (
+        f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB upload"
+    )
 
 
 def test_part_size_doubles_so_unknown_lengths_fit_in_10000_parts() -> None:
