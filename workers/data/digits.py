@@ -48,9 +48,7 @@ def load_digits_dataset(
     return full.subset(train_idx if split == "train" else test_idx)
 
 
-def stratified_split(
-    labels: torch.Tensor, test_fraction: float, seed: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def stratified_split(labels: torch.Tensor, test_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Sorted (train, test) index tensors; each class puts round(fraction * count) examples in test."""
     generator = torch.Generator().manual_seed(seed)
     train_parts, test_parts = [], []

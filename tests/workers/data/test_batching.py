@@ -9,9 +9,7 @@ def test_seeded_shuffle_is_reproducible_and_visits_every_example_once() -> None:
     runs = [
         [
             lab.tolist()
-            for _, lab in iterate_batches(
-                images, labels, 4, shuffle=True, generator=torch.Generator().manual_seed(7)
-            )
+            for _, lab in iterate_batches(images, labels, 4, shuffle=True, generator=torch.Generator().manual_seed(7))
         ]
         for _ in range(2)
     ]
