@@ -8,13 +8,15 @@ Used by the service (compositions endpoint) and the SDK (local composition) alik
 * Covered tensors are computed in float32 (float64 for F64 bases) and rounded back to the base dtype
   (round to nearest even). Patches are summed in a canonical order (signature sha256, then scale), so
   the bytes depend only on the recipe, not on the order the patches were listed in.
-* Memory is bounded by the largest covered tensor (a few float32 copies of it) plus ``copy_chunk``.
+* Covered tensors are computed in slices of about ``copy_chunk`` bytes (aligned so every signature can
+  dequantize just that slice), so memory is bounded by a few chunks whatever the tensor sizes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -119,7 +121,7 @@ def iter_composed(
         if pending_start is not None:
             yield from _copy_range(reader, base.data_offset + pending_start, pending_end - pending_start, copy_chunk)
             pending_start = None
-        yield _patched_tensor(base, reader, info, ordered)
+        yield from _patched_tensor(base, reader, info, ordered, copy_chunk)
     if pending_start is not None:
         yield from _copy_range(reader, base.data_offset + pending_start, pending_end - pending_start, copy_chunk)
 
@@ -130,15 +132,28 @@ def _copy_range(reader: RangeReader, offset: int, length: int, chunk: int) -> It
 
 
 def _patched_tensor(
-    base: SafetensorsHeader, reader: RangeReader, info: TensorInfo, ordered: Sequence[tuple[Signature, float]]
-) -> bytes:
-    values = decode_float(reader.read(base.data_offset + info.start, info.nbytes), info.dtype, info.shape)
-    total = np.zeros(info.shape, dtype=values.dtype)
-    for signature, scale in ordered:
-        if signature.covers(info.name):
-            total += values.dtype.type(scale) * signature.delta(info.name).astype(values.dtype, copy=False)
-    values += total
-    return encode_float(values, info.dtype)
+    base: SafetensorsHeader,
+    reader: RangeReader,
+    info: TensorInfo,
+    ordered: Sequence[tuple[Signature, float]],
+    chunk_bytes: int,
+) -> Iterator[bytes]:
+    """The tensor's composed bytes, slice by slice: base slice + sum of scaled delta slices."""
+    covering = [(signature, scale) for signature, scale in ordered if signature.covers(info.name)]
+    alignment = math.lcm(*(signature.slice_alignment(info.name) for signature, _ in covering))
+    itemsize = np.dtype(FLOAT_DTYPES[info.dtype]).itemsize if info.dtype in FLOAT_DTYPES else 1
+    step = max(alignment, chunk_bytes // itemsize // alignment * alignment)
+    for start in range(0, info.numel, step):
+        stop = min(info.numel, start + step)
+        raw = reader.read(base.data_offset + info.start + start * itemsize, (stop - start) * itemsize)
+        values = decode_float(raw, info.dtype, (stop - start,))
+        total = np.zeros(stop - start, dtype=values.dtype)
+        for signature, scale in covering:
+            total += values.dtype.type(scale) * signature.delta_slice(info.name, start, stop).astype(
+                values.dtype, copy=False
+            )
+        values += total
+        yield encode_float(values, info.dtype)
 
 
 def recipe_hash(base_sha256: str, patches: Sequence[tuple[str, float]]) -> str:

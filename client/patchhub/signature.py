@@ -100,20 +100,43 @@ class Signature:
     def delta(self, name: str) -> np.ndarray:
         """The dequantized delta of base tensor ``name`` as float32 with the base tensor's shape."""
         tensor = self._tensor(name)
-        if self.bits == 32:
-            return tensor.values.astype(np.float32).reshape(tensor.shape)
+        return self.delta_slice(name, 0, math.prod(tensor.shape)).reshape(tensor.shape)
+
+    def slice_alignment(self, name: str) -> int:
+        """Element counts a ``delta_slice`` boundary must be a multiple of: whole bytes of packed codes,
+        and whole rows where scales are per channel."""
+        tensor = self._tensor(name)
         numel = math.prod(tensor.shape)
-        codes = unpack_bits(tensor.values, self.bits, numel)
+        rows = scale_rows(tensor.shape, self.scheme)
+        return math.lcm(8, numel // rows) if rows > 1 else 8
+
+    def delta_slice(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Elements [start, stop) of the flattened dequantized delta, float32, without dequantizing the rest.
+        ``start`` must be a multiple of ``slice_alignment(name)`` (``stop`` too, unless it is the end)."""
+        tensor = self._tensor(name)
+        numel = math.prod(tensor.shape)
+        if not 0 <= start <= stop <= numel:
+            raise ValueError(f"slice [{start}, {stop}) is outside the {numel} elements of {name!r}")
+        if self.bits == 32:
+            return tensor.values.reshape(-1)[start:stop].astype(np.float32)
+        alignment = self.slice_alignment(name)
+        if start % alignment or (stop != numel and stop % alignment):
+            raise ValueError(f"slice [{start}, {stop}) of {name!r} is not aligned to {alignment} elements")
+        per_byte = 8 // self.bits
+        packed = tensor.values[start // per_byte : -(-stop // per_byte)]
+        codes = unpack_bits(packed, self.bits, stop - start).astype(np.float32)
         assert tensor.scale is not None
         rows = scale_rows(tensor.shape, self.scheme)
-        codes_by_row = codes.reshape(rows, -1)
+        row_length = numel // rows
+        first_row, last_row = start // row_length, -(-stop // row_length)
+        scale = tensor.scale[first_row:last_row]
+        by_row = codes.reshape(last_row - first_row, -1) if rows > 1 else codes.reshape(1, -1)
         if self.bits == 1:
-            signs = codes_by_row.astype(np.float32) * np.float32(2) - np.float32(1)
-            values = signs * tensor.scale.reshape(-1, 1)
+            values = (by_row * np.float32(2) - np.float32(1)) * scale.reshape(-1, 1)
         else:
             assert tensor.offset is not None
-            values = codes_by_row.astype(np.float32) * tensor.scale.reshape(-1, 1) + tensor.offset.reshape(-1, 1)
-        return values.reshape(tensor.shape)
+            values = by_row * scale.reshape(-1, 1) + tensor.offset[first_row:last_row].reshape(-1, 1)
+        return values.reshape(-1)
 
     def stored_nbytes(self) -> int:
         """Bytes of tensor data in the file (codes plus scales), the numerator of the size ratio."""
