@@ -114,10 +114,12 @@ with Client(args["url"], token=args["token"], progress=False, cache_dir=args["ca
     client.artifacts.download(args["base"])  # warm cache: time the compose only
     for sig in args["sigs"]:
         client.artifacts.download(sig)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
     client.compose(args["base"], [(s, 0.5) for s in args["sigs"]])
     seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "rss_before": before}))
 """
 
 CHILD_NAIVE = """
@@ -187,6 +189,7 @@ def main() -> None:
         server = start_server(env, port)  # fresh process: its peak RSS is the compose's alone
         with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
             copy = stream_seconds(client, f"/v1/artifacts/{base_id}/file")
+            idle_rss = peak_rss_mib(server.pid)
             recipe = {"base": base_id, "patches": [{"artifact": s, "scale": 0.5} for s in sig_ids]}
             composition = client.post("/v1/compositions", json=recipe).json()["id"]
             api = stream_seconds(client, f"/v1/compositions/{composition}/file")
@@ -207,11 +210,13 @@ def main() -> None:
         print(f"copy (limit): {mib / copy:7.0f} MiB/s")
         print(
             f"api compose : {mib / api:7.0f} MiB/s = {copy / api:.2f} of copy, {naive['seconds'] / api:.2f}x naive; "
-            f"server peak RSS {api_rss:.0f} MiB (bound 2 x largest + 100 = {bound:.0f} MiB)"
+            f"server peak RSS {api_rss:.0f} MiB, {api_rss - idle_rss:.0f} MiB above it after a plain copy "
+            f"(aim: under 2 x largest tensor + 100 = {bound:.0f} MiB)"
         )
         print(
             f"sdk compose : {mib / sdk['seconds']:7.0f} MiB/s = {copy / sdk['seconds']:.2f} of copy, "
-            f"{naive['seconds'] / sdk['seconds']:.2f}x naive; peak RSS {sdk['rss']:.0f} MiB"
+            f"{naive['seconds'] / sdk['seconds']:.2f}x naive; peak RSS {sdk['rss']:.0f} MiB, "
+            f"{sdk['rss'] - sdk['rss_before']:.0f} MiB above the same process before composing"
         )
         print(f"naive       : {mib / naive['seconds']:7.0f} MiB/s; peak RSS {naive['rss']:.0f} MiB")
     finally:
