@@ -1,0 +1,99 @@
+"""UVA evidence study on the point-goal sim: full UVA vs the UVA-action ablation vs baselines.
+
+Generates a training set and a disjoint held-out set, trains UVA (video stage, then all five modes)
+and the same network trained for actions only (policy mode, same step count), and evaluates every
+inference mode. Prints one JSON object with the configs and all metrics.
+
+    python experiments/uva_study.py --out uva_study.json              # the documented run (docs/uva.md)
+    python experiments/uva_study.py --steps 100 --out /tmp/smoke.json # quick smoke run
+
+The ablation is evaluated in closed loop only (its video and dynamics heads are untrained).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import safetensors.torch
+import torch
+
+from workers.models import config_to_json
+from workers.uva.dataset import generate_demonstrations
+from workers.uva.evaluate import UVAEvalConfig, closed_loop, evaluate_uva
+from workers.uva.inference import UVAPredictor
+from workers.uva.sim import PointGoalConfig
+from workers.uva.train import ProgressCallback, UVATrainConfig, train_uva
+
+
+def save_checkpoint(model: torch.nn.Module, directory: Path | None, name: str) -> None:
+    if directory is None:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    safetensors.torch.save_file(model.state_dict(), str(directory / f"{name}.safetensors"))
+    (directory / f"{name}.json").write_text(json.dumps({"arch": "uva", "config": config_to_json(model.config)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--expert-episodes", type=int, default=400)
+    parser.add_argument("--random-episodes", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=2400, help="optimizer steps per model")
+    parser.add_argument("--video-fraction", type=float, default=0.2, help="share of UVA steps in stage 1")
+    parser.add_argument("--policy-seeds", type=int, default=50)
+    parser.add_argument("--eval-clips", type=int, default=128)
+    parser.add_argument("--out", required=True, help="JSON report, rewritten after each phase")
+    parser.add_argument("--save-dir", type=Path, help="also save both checkpoints (safetensors + config JSON)")
+    parser.add_argument("--threads", type=int, default=1, help="1 is fastest on a shared 2-core box")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+
+    sim = PointGoalConfig()
+    train_set = generate_demonstrations(sim, args.expert_episodes, args.random_episodes, seed=args.seed)
+    test_seed = args.seed + 500_000  # episode seeds disjoint from the training set's
+    test_set = generate_demonstrations(sim, args.expert_episodes // 4, args.random_episodes // 4, seed=test_seed)
+
+    video_steps = round(args.steps * args.video_fraction)
+    uva_config = UVATrainConfig(video_steps=video_steps, joint_steps=args.steps - video_steps, seed=args.seed)
+    action_only_config = UVATrainConfig(video_steps=0, joint_steps=args.steps, joint_modes=("policy",), seed=args.seed)
+    eval_config = UVAEvalConfig(num_policy_seeds=args.policy_seeds, num_clips=args.eval_clips, seed=args.seed)
+    report: dict[str, object] = {
+        "args": vars(args),
+        "train_steps": train_set.num_steps,
+        "test_steps": test_set.num_steps,
+    }
+
+    def record(key: str, value: object) -> None:
+        report[key] = value
+        report["wall_seconds"] = time.perf_counter() - started
+        Path(args.out).write_text(json.dumps(report, indent=1, default=str))
+        print(f"[study] {key} done after {report['wall_seconds']:.0f} s", file=sys.stderr, flush=True)
+
+    def log(name: str) -> ProgressCallback:
+        return lambda step, total, losses: print(f"[{name}] {step}/{total} {losses}", file=sys.stderr, flush=True)
+
+    uva, uva_train = train_uva(train_set, uva_config, progress=log("uva"))
+    save_checkpoint(uva, args.save_dir, "uva")
+    record("uva", {"config": uva_config.to_json(), "train": uva_train})
+    record("uva_eval", evaluate_uva(uva, test_set, eval_config))
+    action_only, action_only_train = train_uva(train_set, action_only_config, progress=log("uva-action"))
+    save_checkpoint(action_only, args.save_dir, "uva_action")
+    record("uva_action", {"config": action_only_config.to_json(), "train": action_only_train})
+    c = action_only.config
+    seeds = range(eval_config.policy_seed_offset, eval_config.policy_seed_offset + eval_config.num_policy_seeds)
+    policy = UVAPredictor(action_only).policy
+    assert test_set.sim_config is not None
+    record(
+        "uva_action_eval",
+        closed_loop(policy, test_set.sim_config, seeds, c.num_frames, c.actions_per_frame, eval_config),
+    )
+    print(json.dumps(report, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Evaluation of every UVA inference mode against an honest baseline (job kind ``evaluate_uva``).
+
+- policy: closed-loop success in the point-goal sim over fresh seeds, beside a uniform-random policy
+- video: future-frame error against copying the last history frame
+- forward dynamics: given counterfactual actions, the predicted point follows the integrated actions
+- inverse dynamics: action error against always predicting the mean action
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from workers.models.uva import UVA
+from workers.uva.clips import ClipIndex, build_clip_index
+from workers.uva.dataset import UVADataset
+from workers.uva.inference import UVAPredictor
+from workers.uva.sim import SUCCESS, WRONG_GOAL, PointGoalConfig, PointGoalSim, point_positions_from_frames
+
+PolicyFn = Callable[[np.ndarray], np.ndarray]  # history uint8 [N, F, C, H, W] -> actions [N, F * A, 2]
+
+
+@dataclass(frozen=True)
+class UVAEvalConfig:
+    num_policy_seeds: int = 50  # closed-loop episodes (one sim seed each)
+    policy_seed_offset: int = 1_000_000  # sim seeds start here, far from generated training seeds
+    horizon: int = 40  # steps per closed-loop episode
+    execute_actions: int = 4  # actions executed from each predicted chunk before replanning
+    num_clips: int = 256  # held-out clips for the video, forward- and inverse-dynamics metrics
+    num_iter: int = 16  # MAR decoding steps for video modes (16 = one grid cell per step at 4x4 tokens)
+    num_action_samples: int = 8  # inverse dynamics: samples averaged into a conditional-mean estimate
+    temperature: float = 1.0
+    seed: int = 0
+
+
+def evaluate_uva(model: UVA, dataset: UVADataset, config: UVAEvalConfig | None = None) -> dict[str, Any]:
+    """All metrics as a flat JSON-ready dict. ``dataset`` should hold episodes unseen in training."""
+    config = config or UVAEvalConfig()
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    predictor = UVAPredictor(model, config.num_iter, config.temperature)
+    c = model.config
+    clips = build_clip_index(dataset, c.num_frames, c.actions_per_frame)
+    chosen = clips.subset(rng.choice(len(clips), size=min(config.num_clips, len(clips)), replace=False))
+    metrics: dict[str, Any] = {}
+    metrics.update(video_prediction_metrics(predictor, dataset, chosen))
+    metrics.update(inverse_dynamics_metrics(predictor, dataset, chosen, config.num_action_samples))
+    if dataset.positions is not None and dataset.sim_config is not None:
+        metrics.update(forward_dynamics_metrics(predictor, dataset, chosen, dataset.sim_config, rng))
+    if dataset.sim_config is not None:
+        seeds = range(config.policy_seed_offset, config.policy_seed_offset + config.num_policy_seeds)
+        uva = closed_loop(predictor.policy, dataset.sim_config, seeds, c.num_frames, c.actions_per_frame, config)
+        random_policy = uniform_random_policy(c.num_actions, c.action_dim, np.random.default_rng(config.seed))
+        baseline = closed_loop(random_policy, dataset.sim_config, seeds, c.num_frames, c.actions_per_frame, config)
+        metrics.update({f"policy_{k}": v for k, v in uva.items()})
+        metrics.update({f"random_policy_{k}": v for k, v in baseline.items()})
+    return metrics
+
+
+def closed_loop(
+    policy: PolicyFn,
+    sim_config: PointGoalConfig,
+    seeds: range | list[int],
+    num_frames: int,
+    actions_per_frame: int,
+    config: UVAEvalConfig,
+) -> dict[str, float]:
+    """Run one episode per seed, replanning every ``execute_actions`` steps from the frame history."""
+    sim = PointGoalSim(sim_config, list(seeds))
+    frames = [sim.render()]  # frames[t]: [N, C, H, W]
+    while sim.steps < config.horizon:
+        t = sim.steps
+        rows = [max(0, t - (num_frames - 1 - i) * actions_per_frame) for i in range(num_frames)]
+        history = np.stack([frames[r] for r in rows], axis=1)  # [N, F, C, H, W]
+        chunk = policy(history)
+        for action in chunk[:, : config.execute_actions].transpose(1, 0, 2):
+            if sim.steps >= config.horizon:
+                break
+            sim.step(action)
+            frames.append(sim.render())
+    reached = sim.outcomes == SUCCESS
+    return {
+        "success_rate": float(reached.mean()),
+        "wrong_goal_rate": float((sim.outcomes == WRONG_GOAL).mean()),
+        "mean_steps_to_success": float(sim.steps_to_outcome[reached].mean()) if reached.any() else float("nan"),
+    }
+
+
+def uniform_random_policy(num_actions: int, action_dim: int, rng: np.random.Generator) -> PolicyFn:
+    def policy(history: np.ndarray) -> np.ndarray:
+        return rng.uniform(-1.0, 1.0, size=(history.shape[0], num_actions, action_dim)).astype(np.float32)
+
+    return policy
+
+
+def video_prediction_metrics(predictor: UVAPredictor, dataset: UVADataset, clips: ClipIndex) -> dict[str, float]:
+    """Pixel MSE (intensities in [0, 1]) and point-position error (pixels) of predicted future frames."""
+    history, future = dataset.frames[clips.history_rows], dataset.frames[clips.future_rows]
+    predicted = predictor.video(history)
+    copy_last = np.repeat(history[:, -1:], future.shape[1], axis=1)
+    size = dataset.frames.shape[-1]
+
+    def pixel_mse(frames: np.ndarray) -> float:
+        return float((((frames.astype(np.float64) - future) / 255.0) ** 2).mean())
+
+    def position_error(frames: np.ndarray) -> float:
+        gap = point_positions_from_frames(frames) - point_positions_from_frames(future)
+        return float(np.linalg.norm(gap, axis=-1).mean() * size)
+
+    return {
+        "video_mse": pixel_mse(predicted),
+        "video_copy_last_mse": pixel_mse(copy_last),
+        "video_point_error_px": position_error(predicted),
+        "video_copy_last_point_error_px": position_error(copy_last),
+    }
+
+
+def forward_dynamics_metrics(
+    predictor: UVAPredictor,
+    dataset: UVADataset,
+    clips: ClipIndex,
+    sim_config: PointGoalConfig,
+    rng: np.random.Generator,
+) -> dict[str, float]:
+    """Replace each clip's actions with a random constant velocity and check the predicted point
+    follows the integrated counterfactual path (sim dynamics, clipped at the walls)."""
+    assert dataset.positions is not None
+    c = predictor.model.config
+    history = dataset.frames[clips.history_rows]
+    angles = rng.uniform(0, 2 * np.pi, size=len(clips))
+    velocity = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    actions = np.repeat(velocity[:, None, :], c.num_actions, axis=1).astype(np.float32)  # [K, F*A, 2]
+    position = dataset.positions[clips.history_rows[:, -1]].astype(np.float64)  # [K, 2]
+    path = []
+    for step in range(c.num_actions):
+        position = np.clip(position + sim_config.max_speed * actions[:, step], 0.0, 1.0)
+        if (step + 1) % c.actions_per_frame == 0:
+            path.append(position)
+    truth = np.stack(path, axis=1)  # [K, F, 2] counterfactual positions at the future frames
+    predicted = point_positions_from_frames(predictor.forward_dynamics(history, actions))  # [K, F, 2]
+    start = dataset.positions[clips.history_rows[:, -1]][:, None, :]
+    factual = dataset.positions[clips.future_rows]  # where the point really went under the logged actions
+    size = sim_config.image_size
+
+    def error_px(estimate: np.ndarray) -> float:
+        return float(np.linalg.norm(estimate - truth, axis=-1).mean() * size)
+
+    moved_true, moved_predicted = (truth - start).ravel(), (predicted - start).ravel()
+    return {
+        "forward_dynamics_point_error_px": error_px(predicted),
+        "forward_dynamics_static_error_px": error_px(np.broadcast_to(start, truth.shape)),
+        "forward_dynamics_factual_error_px": error_px(factual),
+        "forward_dynamics_displacement_correlation": float(np.corrcoef(moved_true, moved_predicted)[0, 1]),
+    }
+
+
+def inverse_dynamics_metrics(
+    predictor: UVAPredictor, dataset: UVADataset, clips: ClipIndex, num_samples: int
+) -> dict[str, float]:
+    """Per-action MSE and per-chunk (summed actions = displacement) MSE against the mean action.
+
+    A single diffusion sample has twice the conditional variance as squared error, so it is compared
+    with the mean-action baseline only after averaging ``num_samples`` samples (a conditional-mean
+    estimate); the single-sample error is reported too."""
+    c = predictor.model.config
+    truth = dataset.actions[clips.action_rows]  # [K, F*A, 2]
+    future = dataset.frames[clips.future_rows]
+    samples = np.stack([predictor.inverse_dynamics(future) for _ in range(num_samples)])  # [n, K, F*A, 2]
+    predicted = samples.mean(axis=0)
+    mean_action = np.broadcast_to(dataset.actions.mean(axis=0), truth.shape)
+
+    def chunk_sums(actions: np.ndarray) -> np.ndarray:  # [K, F, 2]
+        return actions.reshape(actions.shape[0], c.num_frames, c.actions_per_frame, -1).sum(axis=2)
+
+    metrics = {
+        "inverse_dynamics_single_sample_mse": float(((samples[0] - truth) ** 2).mean()),
+        "inverse_dynamics_mse": float(((predicted - truth) ** 2).mean()),
+        "inverse_dynamics_mean_action_mse": float(((mean_action - truth) ** 2).mean()),
+    }
+    chunk_error = ((chunk_sums(predicted) - chunk_sums(truth)) ** 2).mean(axis=(0, 2))
+    baseline_chunk_error = ((chunk_sums(mean_action) - chunk_sums(truth)) ** 2).mean(axis=(0, 2))
+    for frame in range(c.num_frames):
+        metrics[f"inverse_dynamics_chunk{frame}_mse"] = float(chunk_error[frame])
+        metrics[f"inverse_dynamics_chunk{frame}_mean_action_mse"] = float(baseline_chunk_error[frame])
+    return metrics
