@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import traceback
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -60,6 +62,17 @@ def _finish(
         return status
 
 
+def json_safe(value: Any) -> Any:
+    """JSON the database accepts: NaN and infinities (e.g. "mean steps to success" of no success) become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def _succeed(runtime: Runtime, context: JobContext, outcome: JobOutcome) -> JobStatus | None:
     """Register every output and mark the job succeeded in one transaction, or do neither."""
     with transaction(runtime.session_factory) as session:
@@ -82,13 +95,13 @@ def _succeed(runtime: Runtime, context: JobContext, outcome: JobOutcome) -> JobS
                 model,
                 output.blob,
                 kind=output.kind,
-                meta=output.metadata,
+                meta=json_safe(output.metadata),
                 parents=check_parents(session, output.parents),
                 job_id=job.id,
                 job_output=output.name,
             )
         for artifact_id, patch in outcome.artifact_metadata.items():
             _ns, _model, artifact = get_artifact(session, artifact_id)
-            merge_metadata(session, artifact, patch)
-        finish(session, job, JobStatus.succeeded, message=outcome.message, result=outcome.result)
+            merge_metadata(session, artifact, json_safe(patch))
+        finish(session, job, JobStatus.succeeded, message=outcome.message, result=json_safe(outcome.result))
         return JobStatus.succeeded
