@@ -24,7 +24,7 @@ def run_evaluate(context: JobContext) -> JobOutcome:
     context.progress(0.05, f"evaluating {arch} on {len(data)} images")
     device = torch_device(p["device"])
     metrics = evaluate_classifier(model, data, batch_size=p["batch_size"], device=device)
-    context.log(f"clean metrics: {metrics}")
+    context.log(f"metrics: {metrics}")
     evaluation: dict[str, Any] = {"job": context.job_id, "dataset": p["dataset"], "split": p["split"], **metrics}
     result: dict[str, Any] = {"metrics": metrics, "artifact": artifact.id}
     patch: dict[str, Any] = {}
