@@ -116,7 +116,9 @@ class S3BlobWriter(BlobWriter):
             Body=part,
         )
         self._pending.append((self._parts_started, future))
-        while len(self._pending) >= self._store.parts_in_flight:
+        # The first part lands before write() returns, so a live upload always shows a part (clean_staging
+        # judges idleness by its newest part); later parts overlap with the caller's next writes.
+        while self._pending and (self._parts_started == 1 or len(self._pending) >= self._store.parts_in_flight):
             self._collect_oldest_part()
 
     def _collect_oldest_part(self) -> None:

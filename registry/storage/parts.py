@@ -6,11 +6,11 @@ import hashlib
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
 from registry.blobs import BlobStore
-from registry.errors import BadRequest, Invalid, PayloadTooLarge
-from registry.storage.streaming import INGEST_CHUNK
+from registry.errors import Invalid, PayloadTooLarge
+from registry.storage.streaming import feed_request_body
 
 MAX_PART_BYTES = 5 * 1024**3
 
@@ -24,26 +24,15 @@ class StagedPart:
 async def stage_part(request: Request, store: BlobStore, key: str, expected_sha256: str | None) -> StagedPart:
     writer = await run_in_threadpool(store.open_writer, key)
     digest = hashlib.sha256()
-    size = 0
 
     def write(data: bytes) -> None:
+        if writer.bytes_written + len(data) > MAX_PART_BYTES:
+            raise PayloadTooLarge(f"a part may hold at most {MAX_PART_BYTES} bytes")
         digest.update(data)
         writer.write(data)
 
     try:
-        pending: list[bytes] = []
-        pending_size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_PART_BYTES:
-                raise PayloadTooLarge(f"a part may hold at most {MAX_PART_BYTES} bytes")
-            pending.append(chunk)
-            pending_size += len(chunk)
-            if pending_size >= INGEST_CHUNK:
-                await run_in_threadpool(write, b"".join(pending))
-                pending, pending_size = [], 0
-        if pending:
-            await run_in_threadpool(write, b"".join(pending))
+        size = await feed_request_body(request, write)
         if size == 0:
             raise Invalid("a part must not be empty")
         sha256 = digest.hexdigest()
@@ -51,9 +40,6 @@ async def stage_part(request: Request, store: BlobStore, key: str, expected_sha2
             raise Invalid(f"the part's bytes have sha256 {sha256}, not the {expected_sha256} the client sent")
         await run_in_threadpool(writer.commit, key)
         return StagedPart(size=size, sha256=sha256)
-    except ClientDisconnect:
-        await run_in_threadpool(writer.abort)
-        raise BadRequest("the client disconnected before the part finished; upload the part again") from None
     except BaseException:
         await run_in_threadpool(writer.abort)
         raise

@@ -1,6 +1,8 @@
-"""Feeding an HTTP request body into an Ingest without holding it in memory or blocking the event loop."""
+"""Feeding an HTTP request body to a blocking writer without holding it in memory or blocking the event loop."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -12,22 +14,30 @@ from registry.storage.ingest import Ingest, StoredBlob
 INGEST_CHUNK = 4 * 1024 * 1024
 
 
-async def ingest_request_body(request: Request, ingest: Ingest) -> StoredBlob:
+async def feed_request_body(request: Request, write: Callable[[bytes], None]) -> int:
+    """Call ``write`` (in a worker thread) with the body in pieces of about INGEST_CHUNK; returns the size.
+    A client that disconnects half-way raises BadRequest."""
     pending: list[bytes] = []
-    pending_size = 0
+    pending_size = size = 0
     try:
         async for chunk in request.stream():
             pending.append(chunk)
             pending_size += len(chunk)
+            size += len(chunk)
             if pending_size >= INGEST_CHUNK:
-                await run_in_threadpool(ingest.write, b"".join(pending))
+                await run_in_threadpool(write, b"".join(pending))
                 pending, pending_size = [], 0
-        if pending:
-            await run_in_threadpool(ingest.write, b"".join(pending))
-        return await run_in_threadpool(ingest.finish)
     except ClientDisconnect:
-        await run_in_threadpool(ingest.abort)
         raise BadRequest("the client disconnected before the upload finished; nothing was stored") from None
+    if pending:
+        await run_in_threadpool(write, b"".join(pending))
+    return size
+
+
+async def ingest_request_body(request: Request, ingest: Ingest) -> StoredBlob:
+    try:
+        await feed_request_body(request, ingest.write)
+        return await run_in_threadpool(ingest.finish)
     except BaseException:
         await run_in_threadpool(ingest.abort)
         raise

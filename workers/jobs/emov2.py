@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from registry.jobs.kinds.base import is_builtin_dataset
-from registry.models.artifact import ArtifactKind
-from workers.jobs.context import JobCancelled, JobContext
+from workers.jobs.classifier import train_checkpoint
+from workers.jobs.context import JobContext
 from workers.jobs.handlers import JobOutcome, handles
-from workers.jobs.io import build_model, checkpoint_bytes, load_dataset_param, load_weights, torch_device
-from workers.training import TrainConfig, TrainingCancelled, train_classifier
+from workers.jobs.io import torch_device
+from workers.training import TrainConfig
 
 PAPER_BATCH = 512  # lr 1.5e-3 at batch 512, scaled linearly
 
@@ -15,12 +15,6 @@ PAPER_BATCH = 512  # lr 1.5e-3 at batch 512, scaled linearly
 @handles("train_emov2")
 def run_train_emov2(context: JobContext) -> JobOutcome:
     p = context.params
-    train_data = load_dataset_param(context, p["dataset"], "train")
-    val_data = load_dataset_param(context, p["dataset"], "test") if is_builtin_dataset(p["dataset"]) else None
-    arch_config = {"in_channels": train_data.channels, **p["arch_config"]}
-    model, config = build_model(p["arch"], arch_config, num_classes=train_data.num_classes)
-    if p.get("init"):
-        load_weights(model, context.read_artifact(p["init"]).data)
     lr = p["base_lr"] * p["batch_size"] / PAPER_BATCH
     train_config = TrainConfig(
         epochs=p["epochs"],
@@ -40,24 +34,6 @@ def run_train_emov2(context: JobContext) -> JobOutcome:
         seed=p["seed"],
         device=torch_device(p["device"]),  # type: ignore[arg-type]
     )
-    context.log(
-        f"training {p['arch']} at {p['image_size']}px, lr {lr:.2e} (batch {p['batch_size']}), {p['epochs']} epochs"
+    return train_checkpoint(
+        context, p["arch_config"], train_config, {"epochs": p["epochs"], "lr": lr, "recipe": "emov2"}
     )
-    try:
-        trained = train_classifier(
-            model, train_data, train_config, val=val_data, progress=context.progress, should_stop=context.should_stop
-        )
-    except TrainingCancelled:
-        context.raise_if_stopping()
-        raise JobCancelled(context.job_id) from None
-    metrics = {k: v for k, v in trained.metrics.items() if isinstance(v, (int, float, str))}
-    parents = [a for a in (p.get("init"), p["dataset"]) if a and not is_builtin_dataset(a)]
-    context.add_output(
-        "checkpoint",
-        p["output_model"],
-        ArtifactKind.checkpoint,
-        checkpoint_bytes(trained.model, p["arch"], config),
-        metadata={"arch": p["arch"], "metrics": metrics, "lr": lr, "epochs": p["epochs"], "recipe": "emov2"},
-        parents=parents,
-    )
-    return JobOutcome(result={"metrics": metrics, "lr": lr}, message=f"trained: {metrics.get('val_top1')}")

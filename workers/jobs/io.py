@@ -32,12 +32,14 @@ def load_dataset_param(context: JobContext, value: str, split: str) -> ImageData
     return dataset_from_bytes(context.read_artifact(value).data)
 
 
-def build_model(arch: str, arch_config: dict[str, Any], num_classes: int | None = None) -> tuple[nn.Module, Any]:
-    """A zoo model; ``num_classes`` fills in the config's class count when the caller did not set it."""
-    overrides = dict(arch_config)
-    config = model_config(arch, **overrides)
-    if num_classes is not None and "num_classes" not in overrides and hasattr(config, "num_classes"):
-        config = dataclasses.replace(config, num_classes=num_classes)
+def build_model(
+    arch: str, arch_config: dict[str, Any], num_classes: int | None = None, in_channels: int | None = None
+) -> tuple[nn.Module, Any]:
+    """A zoo model; the data's class and channel counts fill in the config where the caller did not set them."""
+    config = model_config(arch, **arch_config)
+    fill = {"num_classes": num_classes, "in_channels": in_channels}
+    updates = {k: v for k, v in fill.items() if v is not None and k not in arch_config and hasattr(config, k)}
+    config = dataclasses.replace(config, **updates)
     return create_model(arch, **config_to_json(config)), config
 
 

@@ -13,15 +13,6 @@ from workers.training.profiling import count_flops
 PUBLISHED = {"emov2_1m": (1_461_000, 285e6), "emov2_2m": (2_384_000, 487e6), "emov2_5m": (5_126_000, 1035e6)}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # small ops run far faster on one thread on a shared 2-core machine
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_parameters_and_flops_match_the_paper(name: str) -> None:
     params, flops = PUBLISHED[name]

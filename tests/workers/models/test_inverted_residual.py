@@ -10,15 +10,6 @@ from workers.models.inverted_residual import (
 from workers.models.zoo import create_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # small ops run far faster on one thread on a shared 2-core machine
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def test_width_one_is_mobilenet_v2() -> None:
     assert count_parameters_for(InvertedResidualConfig()) == 3_504_872  # torchvision mobilenet_v2
 

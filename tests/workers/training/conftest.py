@@ -32,12 +32,3 @@ def digits_8px() -> tuple[ImageDataset, ImageDataset]:
 def fresh_convnet() -> nn.Module:
     torch.manual_seed(0)
     return small_convnet()
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # small ops run far faster on one thread on a shared 2-core machine
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)

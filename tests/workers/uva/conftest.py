@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from workers.models.uva import UVAConfig
 from workers.uva.dataset import UVADataset, generate_demonstrations
@@ -27,12 +26,3 @@ TINY_MODEL = UVAConfig(
 @pytest.fixture(scope="session")
 def small_dataset() -> UVADataset:
     return generate_demonstrations(PointGoalConfig(), num_expert=12, num_random=6, episode_length=20, seed=3)
-
-
-@pytest.fixture(autouse=True)
-def single_torch_thread():
-    """Tiny models run many times faster on one thread when the shared CPU is busy."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
