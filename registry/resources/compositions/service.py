@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 
 from sqlalchemy.orm import Session
@@ -19,6 +18,7 @@ from registry.models.artifact import ArtifactKind
 from registry.resources.artifacts.service import get_artifact
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut, PatchOut
 from registry.runtime import Runtime
+from registry.storage.background_sink import BackgroundSink
 from registry.storage.keys import blob_key
 from registry.storage.readers import BlobRangeReader, read_stored_header
 
@@ -106,7 +106,7 @@ def stored_output_key(runtime: Runtime, composition: Composition) -> str | None:
 
 def iter_and_cache(runtime: Runtime, composition: Composition) -> Iterator[bytes]:
     """Compute the output from the base (never incrementally), streaming it and caching it as it goes.
-    Memory is bounded by the largest patched tensor plus the store's part buffer."""
+    Memory is bounded by a few compose chunks, the sink's queue and the store's part buffer."""
     with transaction(runtime.session_factory) as session:
         base = session.get(Artifact, composition.base_id)
         assert base is not None
@@ -114,17 +114,21 @@ def iter_and_cache(runtime: Runtime, composition: Composition) -> Iterator[bytes
     patches = [(load_signature(runtime, artifact), scale) for artifact, scale in patch_rows if artifact is not None]
     base_key = blob_key(base.sha256)
     header = read_stored_header(runtime.store, base_key, runtime.header_limits)
-    digest = hashlib.sha256()
     with runtime.store.open_writer(output_key(composition.id)) as writer:
-        for piece in iter_composed(header, BlobRangeReader(runtime.store, base_key), patches):
-            digest.update(piece)
-            writer.write(piece)
-            yield piece
+        sink = BackgroundSink(writer.write)  # hashing and the cache write overlap computing and sending
+        try:
+            for piece in iter_composed(header, BlobRangeReader(runtime.store, base_key), patches):
+                sink.put(piece)
+                yield piece
+            sha256 = sink.close()
+        except BaseException:
+            sink.abandon()
+            raise
         writer.commit(output_key(composition.id))
     with transaction(runtime.session_factory) as session:
         row = session.get(Composition, composition.id)
         if row is not None:
-            row.sha256 = digest.hexdigest()
+            row.sha256 = sha256
 
 
 def composition_out(session: Session, composition: Composition, cached: bool) -> CompositionOut:
