@@ -16,15 +16,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from registry.auth.principal import Principal  # noqa: E402
-from registry.db import migrate  # noqa: E402
-from registry.db.session import transaction  # noqa: E402
-from registry.jobs import service  # noqa: E402
-from registry.models import Job, Role  # noqa: E402
-from registry.resources.namespaces.service import create_namespace, get_namespace  # noqa: E402
-from registry.runtime import build_runtime  # noqa: E402
-from registry.settings import Settings  # noqa: E402
-from workers.jobs.runner import execute_job  # noqa: E402
+from registry.auth.principal import Principal
+from registry.db import migrate
+from registry.db.session import transaction
+from registry.jobs import service
+from registry.models import Job, Role
+from registry.resources.namespaces.service import create_namespace, get_namespace
+from registry.runtime import build_runtime
+from registry.settings import Settings
+from workers.jobs.runner import execute_job
 
 ADMIN = Principal(token_id=0, token_name="smoke", role=Role.admin, namespace_id=None)
 JOBS = [
