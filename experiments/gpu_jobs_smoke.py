@@ -63,7 +63,8 @@ def main() -> None:
                 if "accuracy" in row.result:
                     summary = {"accuracy": row.result["accuracy"], "flops_ratio": row.result["flops_ratio"]}
                 print(
-                    f"{kind:>12} on {device}: {status.value if status else None} in {seconds:6.1f}s {summary} {row.error or ''}"
+                    f"{kind:>12} on {device}: {status.value if status else None} in {seconds:6.1f}s "
+                    f"{summary} {row.error or ''}"
                 )
 
 
