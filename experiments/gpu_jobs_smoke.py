@@ -29,7 +29,7 @@ from workers.jobs.runner import execute_job
 ADMIN = Principal(token_id=0, token_name="smoke", role=Role.admin, namespace_id=None)
 JOBS = [
     ("train", {"arch": "resnet20", "image_size": 32, "epochs": 5, "batch_size": 128, "lr": 0.1}),
-    ("train_emov2", {"arch": "emov2_1m", "image_size": 64, "epochs": 5, "batch_size": 128}),
+    ("train_emov2", {"arch": "emov2_1m", "image_size": 64, "epochs": 20, "batch_size": 128}),
     (
         "lapp_prune",
         {"arch": "resnet20", "image_size": 32, "epochs": 5, "pruning_epochs": 2, "target_flops_ratio": 0.403},

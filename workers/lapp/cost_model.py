@@ -48,7 +48,7 @@ class ChannelCostModel:
     def macs(self, widths: Sequence[float] | torch.Tensor) -> torch.Tensor:
         """MACs for (possibly fractional, differentiable) inner widths, as a scalar tensor."""
         counts = widths if isinstance(widths, torch.Tensor) else torch.tensor(list(widths), dtype=torch.float64)
-        coefficients = torch.tensor(self.per_channel_macs, dtype=counts.dtype)
+        coefficients = torch.tensor(self.per_channel_macs, dtype=counts.dtype, device=counts.device)
         return self.fixed_macs + (counts * coefficients).sum()
 
     def ratio(self, widths: Sequence[float] | torch.Tensor) -> torch.Tensor:

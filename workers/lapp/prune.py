@@ -142,9 +142,11 @@ def prune(
         metrics = {"phase": "pruning", "loss": loss, "flops_ratio": float(costs.ratio(widths))}
         _report(history, epoch, epochs, metrics, model, val_data, progress)
 
-    keep = calibrate_keep(list(blocks.values()), costs, target_flops_ratio)
+    model.cpu()  # extraction copies weights into a new (CPU) network; the small one then trains on `device`
+    keep = [kept.cpu() for kept in calibrate_keep(list(blocks.values()), costs, target_flops_ratio)]
     freeze_masks(list(blocks.values()), keep)
     small_config, small = extract_pruned(model, arch, config, blocks, keep)
+    small.to(device)
     weight_optimizer = sgd(list(small.parameters()), settings.lr, settings.weight_decay)
     for epoch in range(pruning_epochs, epochs):
         loss, step = train_epoch(
@@ -162,6 +164,7 @@ def prune(
 
     small.eval()
     report = count_costs(small, example.to(device))
+    small.cpu()
     return PruneResult(
         model=small,
         arch=arch,
