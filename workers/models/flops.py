@@ -36,6 +36,10 @@ _INPUT_SIDE: dict[str, int] = {"resnet20": 32, "resnet32": 32, "resnet56": 32, "
 ModelCall = Callable[[nn.Module], Any]  # runs one representative inference of a model
 
 
+class UncountedOperation(ValueError):
+    """The model uses an operation this counter cannot attribute MACs to; it refuses rather than undercount."""
+
+
 def _uva_policy_call(config: Any, batch_size: int) -> ModelCall:
     # UVA has no forward(): its inference is policy sampling from history frames [B, F, C, H, W].
     history = torch.rand(batch_size, config.num_frames, config.in_channels, config.image_size, config.image_size)
@@ -162,7 +166,7 @@ class _Counter(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         if func in _UNSUPPORTED_COMPOSITES:
-            raise NotImplementedError(f"flops: cannot see inside {func.__name__}; count it explicitly")
+            raise UncountedOperation(f"flops: cannot see inside {func.__name__}; count it explicitly")
         output = func(*args, **kwargs)
         formula = _FUNCTION_MACS.get(func)
         if formula is not None and not self.inside_counted_module:
@@ -215,12 +219,12 @@ def _einsum(args: Any, kwargs: Any, out: torch.Tensor) -> tuple[str, int]:
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = list(operands[0])
     if len(operands) != 2:
-        raise NotImplementedError(f"flops: einsum with {len(operands)} operands is not counted")
+        raise UncountedOperation(f"flops: einsum with {len(operands)} operands is not counted")
     inputs = equation.replace(" ", "").split("->")[0].split(",")
     sizes: dict[str, int] = {}
     for letters, operand in zip(inputs, operands, strict=True):
         if "..." in letters:
-            raise NotImplementedError("flops: einsum with '...' is not counted")
+            raise UncountedOperation("flops: einsum with '...' is not counted")
         sizes.update(zip(letters, operand.shape, strict=True))
     return "einsum", math.prod(sizes.values())
 
