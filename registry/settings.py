@@ -63,7 +63,9 @@ class Settings(BaseSettings):
 
     @property
     def resolved_broker_url(self) -> str:
-        return self.broker_url or f"sqla+sqlite:///{self.data_dir / 'broker.db'}"
+        from registry.jobs.embedded_broker import embedded_broker_url
+
+        return self.broker_url or embedded_broker_url(str(self.data_dir / "broker.db"))
 
     @property
     def resolved_blob_url(self) -> str:

@@ -10,6 +10,8 @@ from functools import lru_cache
 
 from celery import Celery
 
+from registry.jobs.embedded_broker import ALIAS as EMBEDDED_ALIAS
+from registry.jobs.embedded_broker import POLLING_INTERVAL_SECONDS
 from registry.settings import Settings
 
 RUN_JOB_TASK = "patchhub.jobs.run"
@@ -22,10 +24,12 @@ def make_celery(settings: Settings) -> Celery:
 
 def _celery(broker_url: str, visibility_timeout: int) -> Celery:
     app = Celery("patchhub", broker=broker_url, set_as_current=False)
-    transport_options = {}
+    transport_options: dict[str, object] = {}
     if broker_url.startswith(("redis://", "rediss://")):
         # Unacknowledged messages come back after this long; the job lease recovers a dead worker sooner.
         transport_options = {"visibility_timeout": visibility_timeout}
+    elif broker_url.startswith(f"{EMBEDDED_ALIAS}+"):
+        transport_options = {"polling_interval": POLLING_INTERVAL_SECONDS}
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
