@@ -74,6 +74,10 @@ def make_s3_client(options: S3Options) -> S3Client:
         connect_timeout=options.connect_timeout_s,
         read_timeout=options.read_timeout_s,
         s3={"addressing_style": "path" if options.path_style else "auto"},
+        # Bytes are verified end to end by their sha256 (computed while they arrive); skip the extra
+        # CRC32 pass botocore would add to every part by default.
+        request_checksum_calculation="when_required",
+        max_pool_connections=32,  # parts in flight from several concurrent uploads share one client
     )
     # A fresh session per client: boto3's default session is shared global state and not thread-safe.
     session = boto3.session.Session()
