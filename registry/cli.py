@@ -85,7 +85,17 @@ def _start_embedded_worker() -> subprocess.Popen[bytes]:
     """With the embedded broker (no Redis configured), `serve` runs one worker subprocess itself."""
     command = [sys.executable, "-m", "registry.cli", "worker", "--queues", "gpu,cpu", "--concurrency", "1"]
     click.echo("jobs: embedded broker (SQLite file) with one worker subprocess")
-    return subprocess.Popen(command)
+    return subprocess.Popen(command, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+
+def _die_with_parent() -> None:
+    """In the worker child: get SIGTERM when `serve` dies, however it dies (uvicorn re-raises SIGTERM after its
+    graceful shutdown, so `serve`'s own cleanup may never run)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _bootstrap_admin_token(runtime: Runtime) -> str | None:

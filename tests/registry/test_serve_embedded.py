@@ -3,6 +3,7 @@ with no Postgres, Redis or S3 (SQLite file, local blobs, embedded broker, one wo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -58,7 +59,29 @@ def test_serve_embedded_default_runs_a_job(tmp_path: Path) -> None:
             assert 0.0 <= done["result"]["metrics"]["top1"] <= 1.0
         assert (tmp_path / "data" / "patchhub.db").exists()
         assert any((tmp_path / "data" / "blobs").rglob("*"))
+        workers = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert workers, "serve started no worker subprocess"
+        server.send_signal(signal.SIGTERM)  # what a service manager sends; the worker must not outlive serve
+        server.wait(timeout=30)
+        assert _all_exit([int(pid) for pid in workers], timeout=30)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=30)
         log.close()
+
+
+def _all_exit(pids: list[int], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = []
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+                alive.append(pid)
+            except ProcessLookupError:
+                pass
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
