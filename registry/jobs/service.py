@@ -9,15 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from patchhub.refs import split_model_id
 from registry.auth.principal import Principal
 from registry.db.base import utcnow
 from registry.errors import Conflict, Invalid, NotFound
 from registry.jobs.kinds import JOB_KINDS, JobParams
 from registry.jobs.kinds.base import is_builtin_dataset
-from registry.jobs.refs import resolve_artifact_ref
 from registry.jobs.schemas import JobOut
 from registry.models import Artifact, Job, JobLog, JobStatus, Namespace, Role
 from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
+from registry.resources.artifacts.refs import resolve_artifact_ref
 from registry.resources.artifacts.service import new_id
 from registry.resources.models.schemas import ModelCreate
 from registry.resources.models.service import create_model, find_model
@@ -89,7 +90,7 @@ def _resolve_references(session: Session, principal: Principal, params: JobParam
         ref = values.get(field)
         if ref is None or (field == "dataset" and is_builtin_dataset(ref)):
             continue
-        namespace, artifact = resolve_artifact_ref(session, ref, field)
+        namespace, artifact = resolve_artifact_ref(session, ref, f"params.{field}")
         principal.require(Role.read, namespace)
         values[field] = artifact.id
     for field in params.output_model_fields:
@@ -98,9 +99,10 @@ def _resolve_references(session: Session, principal: Principal, params: JobParam
 
 
 def _output_model(session: Session, principal: Principal, ref: str, values: dict[str, Any]) -> str:
-    namespace_name, sep, name = ref.partition("/")
-    if not sep:
-        raise Invalid(f"output model {ref[:80]!r} must be 'namespace/name'")
+    try:
+        namespace_name, name = split_model_id(ref)
+    except ValueError as exc:
+        raise Invalid(f"output model: {exc}") from None
     try:
         namespace, _model = find_model(session, namespace_name, name)
         principal.require(Role.write, namespace)

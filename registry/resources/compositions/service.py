@@ -12,9 +12,9 @@ from patchhub.signature import Signature
 from registry.auth.principal import Principal
 from registry.db.session import transaction
 from registry.errors import Invalid, NotFound
-from registry.jobs.refs import resolve_artifact_ref
 from registry.models import Artifact, Composition, Role
 from registry.models.artifact import ArtifactKind
+from registry.resources.artifacts.refs import resolve_artifact_ref
 from registry.resources.artifacts.service import get_artifact
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut, PatchOut
 from registry.runtime import Runtime
@@ -94,12 +94,12 @@ def get_composition(session: Session, principal: Principal, composition_id: str)
 
 
 def stored_output_key(runtime: Runtime, composition: Composition) -> str | None:
-    """Where the output already is: the base itself when no patch is active, or the cached output."""
+    """Where the output already is: the base itself when no patch is active (its sha256 is the base's), or
+    the cached output."""
     if composition.sha256 is None:
         return None
     if all(p["scale"] == 0.0 for p in composition.patches):
-        with transaction(runtime.session_factory) as session:
-            return blob_key(session.get(Artifact, composition.base_id).sha256)  # type: ignore[union-attr]
+        return blob_key(composition.sha256)
     key = output_key(composition.id)
     return key if runtime.store.exists(key) else None
 
