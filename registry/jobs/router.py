@@ -18,7 +18,7 @@ from registry.jobs.broker import enqueue
 from registry.jobs.kinds import JOB_KINDS
 from registry.jobs.schemas import JobCreate, JobKindOut, JobOut, JobPage, LogLine
 from registry.models import JobStatus, Role
-from registry.resources.namespaces.service import get_namespace
+from registry.resources.namespaces.service import get_namespace, listing_scope
 from registry.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
@@ -83,11 +83,7 @@ def list_jobs(
     page_size: int = 50,
     page_token: str | None = None,
 ) -> JobPage:
-    namespace_id = principal.namespace_id
-    if namespace is not None:
-        scope = get_namespace(session, namespace)
-        principal.require(Role.read, scope)
-        namespace_id = scope.id
+    namespace_id = listing_scope(session, principal, namespace)
     rows, next_token = service.list_jobs(
         session, namespace_id=namespace_id, status=status, kind=kind, page_size=page_size, page_token=page_token
     )

@@ -9,7 +9,7 @@ from registry.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from registry.models import Role
 from registry.resources.models import service
 from registry.resources.models.schemas import ModelCreate, ModelOut, ModelPage
-from registry.resources.namespaces.service import get_namespace
+from registry.resources.namespaces.service import get_namespace, listing_scope
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 AUTH_ERRORS = (Unauthorized, Forbidden)
@@ -39,11 +39,7 @@ def list_models(
     page_size: int = 50,
     page_token: str | None = None,
 ) -> ModelPage:
-    namespace_id = principal.namespace_id
-    if namespace is not None:
-        scope = get_namespace(session, namespace)
-        principal.require(Role.read, scope)
-        namespace_id = scope.id
+    namespace_id = listing_scope(session, principal, namespace)
     rows, next_token = service.list_models(
         session,
         namespace_id=namespace_id,

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from registry.auth.principal import Principal
 from registry.auth.tokens import create_token
 from registry.db.base import utcnow
 from registry.errors import Conflict, NotFound
@@ -76,3 +77,13 @@ def get_namespace_by_id(session: Session, namespace_id: int | None) -> Namespace
     if namespace is None:
         raise NotFound(f"namespace {namespace_id} does not exist")
     return namespace
+
+
+def listing_scope(session: Session, principal: Principal, namespace: str | None) -> int | None:
+    """The namespace id a listing covers: the one asked for (the caller must read it), else the token's own
+    namespace, else None (every namespace, for a global token)."""
+    if namespace is None:
+        return principal.namespace_id
+    scope = get_namespace(session, namespace)
+    principal.require(Role.read, scope)
+    return scope.id
