@@ -159,6 +159,15 @@ def namespace_create(name: str, description: str) -> None:
     click.echo(f"namespace {name} created")
 
 
+@namespace.command("list")
+def namespace_list() -> None:
+    from registry.resources.namespaces.service import list_namespaces
+
+    with transaction(_runtime().session_factory) as session:
+        for row in list_namespaces(session):
+            click.echo(f"{row.name}\t{row.description}".rstrip())
+
+
 @main.group()
 def token() -> None:
     """API tokens (stored hashed; the secret is printed once)."""

@@ -117,7 +117,9 @@ def resolve_ref(session: Session, model: Model, ref: str) -> Artifact:
             .where(Alias.model_id == model.id, Alias.name == ref)
         )
     if artifact is None:
-        raise NotFound(f"model has no version or alias {ref[:64]!r}")
+        namespace = session.get(Namespace, model.namespace_id)
+        label = f"{namespace.name}/{model.name}" if namespace else model.name
+        raise NotFound(f"model {label} has no version or alias {ref[:64]!r}")
     return artifact
 
 
