@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # Web UI sessions: the key signing session cookies (empty: one generated into data_dir/session-secret;
+    # several API processes must share it) and how long a sign-in lasts.
+    session_secret: SecretStr | None = None
+    session_hours: int = 12
+
     # Upload limits (safetensors parsing is defensive; see client/patchhub/safetensors_format.py).
     max_header_bytes: int = 100 * 1024 * 1024
     max_tensors: int = 100_000

@@ -45,6 +45,15 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret.strip())))
+    return _principal_of(token)
+
+
+def authenticate_token_id(session: Session, token_id: int) -> Principal:
+    """The principal of a token proven earlier (a web session names its token by id); 401 once revoked."""
+    return _principal_of(session.get(ApiToken, token_id))
+
+
+def _principal_of(token: ApiToken | None) -> Principal:
     if token is None or token.revoked_at is not None:
         raise Unauthorized("the API token is unknown or revoked")
     now = utcnow()
