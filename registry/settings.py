@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     job_sweep_seconds: int = 10
     # Broker redelivery of unacknowledged messages; longer than the longest job (the lease recovers sooner).
     broker_visibility_timeout_seconds: int = 12 * 3600
+    # A job's event stream sends a keep-alive comment after this long without an event, so clients and
+    # proxies with a read timeout keep a quiet stream open.
+    job_event_keepalive_seconds: float = 15.0
 
     host: str = "127.0.0.1"
     port: int = 8000

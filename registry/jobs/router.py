@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -122,21 +123,34 @@ def get_logs(job_id: str, session: SessionDep, principal: PrincipalDep, after: i
     responses={**responses(*AUTH_ERRORS, NotFound), 200: {"content": {"text/event-stream": {}}}},
 )
 def job_events(
-    job_id: str, request: Request, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep
+    job_id: str,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    last_event_id: Annotated[
+        int, Header(ge=0, description="resume: only log lines after this id (the id of the last log event seen)")
+    ] = 0,
 ) -> Response:
-    """Server-sent events: ``progress`` when status/progress/message change, ``log`` per line, ``end`` last."""
+    """Server-sent events: ``progress`` when status/progress/message change (and first, always), ``log`` per line
+    (its ``id`` is the line id, so a reconnecting client sends ``Last-Event-ID`` and misses nothing), ``end``
+    last, and a keep-alive comment whenever the stream has been quiet for ``job_event_keepalive_seconds``."""
     namespace, _job = service.get_job(session, job_id)
     principal.require(Role.read, namespace)
     return StreamingResponse(
-        _events(request, runtime, job_id),
+        _events(request, runtime, job_id, last_event_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _events(request: Request, runtime: Runtime, job_id: str) -> AsyncIterator[str]:
+# The stream is written here rather than with sse-starlette: it is three event lines and one comment, and the
+# loop has to poll the job row anyway (workers write progress to the database, not to this process), so the
+# keep-alive is one timestamp in that loop.
+async def _events(request: Request, runtime: Runtime, job_id: str, last_log: int) -> AsyncIterator[str]:
     last_state: tuple[object, ...] | None = None
-    last_log = 0
+    keepalive = runtime.settings.job_event_keepalive_seconds
+    last_sent = time.monotonic()
 
     def snapshot() -> tuple[JobOut, list[LogLine]]:
         with transaction(runtime.session_factory) as session:
@@ -149,14 +163,21 @@ async def _events(request: Request, runtime: Runtime, job_id: str) -> AsyncItera
 
     while not await request.is_disconnected():
         job, lines = await run_in_threadpool(snapshot)
+        events: list[str] = []
         for line in lines:
             last_log = line.id
-            yield f"event: log\ndata: {line.model_dump_json()}\n\n"
+            events.append(f"id: {line.id}\nevent: log\ndata: {line.model_dump_json()}\n\n")
         state = (job.status, job.progress, job.message, job.attempts)
         if state != last_state:
             last_state = state
-            yield f"event: progress\ndata: {job.model_dump_json()}\n\n"
+            events.append(f"event: progress\ndata: {job.model_dump_json()}\n\n")
         if job.status.terminal:
-            yield f"event: end\ndata: {json.dumps({'status': job.status.value})}\n\n"
+            events.append(f"event: end\ndata: {json.dumps({'status': job.status.value})}\n\n")
+        if not events and time.monotonic() - last_sent >= keepalive:
+            events.append(": keep-alive\n\n")
+        if events:
+            last_sent = time.monotonic()
+            yield "".join(events)
+        if job.status.terminal:
             return
-        await asyncio.sleep(EVENT_POLL_SECONDS)
+        await asyncio.sleep(min(EVENT_POLL_SECONDS, keepalive))
