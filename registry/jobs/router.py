@@ -81,12 +81,20 @@ def list_jobs(
     namespace: str | None = None,
     status: JobStatus | None = None,
     kind: str | None = None,
+    id_prefix: str | None = None,
     page_size: int = 50,
     page_token: str | None = None,
 ) -> JobPage:
+    """Jobs oldest first; ``id_prefix`` finds the job a short id (as progress bars print it) stands for."""
     namespace_id = listing_scope(session, principal, namespace)
     rows, next_token = service.list_jobs(
-        session, namespace_id=namespace_id, status=status, kind=kind, page_size=page_size, page_token=page_token
+        session,
+        namespace_id=namespace_id,
+        status=status,
+        kind=kind,
+        page_size=page_size,
+        page_token=page_token,
+        id_prefix=id_prefix,
     )
     return JobPage(items=[service.job_out(session, n, j) for n, j in rows], next_page_token=next_token)
 

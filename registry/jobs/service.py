@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +23,8 @@ from registry.resources.artifacts.refs import resolve_artifact_ref
 from registry.resources.artifacts.service import new_id
 from registry.resources.models.schemas import ModelCreate
 from registry.resources.models.service import create_model, find_model
+
+ID_PREFIX = re.compile(r"[0-9a-f]{4,32}")
 
 
 def validate_params(kind: str, raw: dict[str, Any]) -> JobParams:
@@ -139,6 +142,7 @@ def list_jobs(
     kind: str | None,
     page_size: int,
     page_token: str | None,
+    id_prefix: str | None = None,
 ) -> tuple[list[tuple[Namespace, Job]], str | None]:
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise Invalid(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
@@ -150,6 +154,10 @@ def list_jobs(
         query = query.where(Job.status == status)
     if kind is not None:
         query = query.where(Job.kind == kind)
+    if id_prefix is not None:  # the short ids progress bars print
+        if not ID_PREFIX.fullmatch(id_prefix):
+            raise Invalid("id_prefix must be 4 to 32 lowercase hex digits")
+        query = query.where(Job.id.startswith(id_prefix))
     offset = decode_page_token(page_token) or 0
     rows = [(r[0], r[1]) for r in session.execute(query.offset(offset).limit(page_size + 1))]
     next_token = encode_page_token(offset + page_size) if len(rows) > page_size else None
