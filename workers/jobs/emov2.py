@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from registry.jobs.kinds.base import is_builtin_dataset
 from workers.jobs.classifier import train_checkpoint
 from workers.jobs.context import JobContext
 from workers.jobs.handlers import JobOutcome, handles
-from workers.jobs.io import torch_device
+from workers.jobs.io import flips_preserve_labels, torch_device
 from workers.training import TrainConfig
 
 PAPER_BATCH = 512  # lr 1.5e-3 at batch 512, scaled linearly
@@ -30,7 +29,7 @@ def run_train_emov2(context: JobContext) -> JobOutcome:
         ema_decay=p["ema_decay"],
         augmentation="randaugment",
         randaugment_magnitude=p["randaugment_magnitude"],
-        flip=not is_builtin_dataset(p["dataset"]),  # digits are not mirror-symmetric
+        flip=flips_preserve_labels(p["dataset"]),
         seed=p["seed"],
         device=torch_device(p["device"]),  # type: ignore[arg-type]
     )

@@ -11,7 +11,7 @@ from safetensors.torch import save as save_tensors
 from torch import nn
 
 from registry.jobs.kinds.base import is_builtin_dataset
-from workers.data import ImageDataset, dataset_from_bytes, load_digits_dataset
+from workers.data import ImageDataset, dataset_from_bytes, load_digits_dataset, load_fashion_mnist_dataset
 from workers.jobs.context import InputArtifact, JobContext
 from workers.models import config_to_json, create_model, model_config
 
@@ -19,17 +19,36 @@ ARCH_KEY = "patchhub.arch"
 ARCH_CONFIG_KEY = "patchhub.arch_config"
 
 
+# Horizontal flips preserve the labels of clothes, not of handwritten digits.
+_MIRROR_SYMMETRIC_BUILTINS = frozenset({"builtin:fashion-mnist"})
+
+
 def load_dataset_param(context: JobContext, value: str, split: str) -> ImageDataset:
-    """``builtin:digits`` (with the job's image_size/channels/split_seed) or a dataset artifact id."""
+    """A built-in dataset (with the job's image_size/channels/split_seed) or a dataset artifact id."""
     params = context.params
     if is_builtin_dataset(value):
-        return load_digits_dataset(
-            image_size=int(params.get("image_size", 32)),
-            channels=int(params.get("channels", 3)),
-            split=split,  # type: ignore[arg-type]
-            seed=int(params.get("split_seed", 0)),
+        return load_builtin_dataset(
+            value,
+            int(params.get("image_size", 32)),
+            int(params.get("channels", 3)),
+            split,
+            int(params.get("split_seed", 0)),
         )
     return dataset_from_bytes(context.read_artifact(value).data)
+
+
+def load_builtin_dataset(name: str, image_size: int, channels: int, split: str, split_seed: int) -> ImageDataset:
+    """``builtin:digits`` (a seeded stratified split) or ``builtin:fashion-mnist`` (the official split)."""
+    if name == "builtin:digits":
+        return load_digits_dataset(image_size, channels, split, split_seed)  # type: ignore[arg-type]
+    if name == "builtin:fashion-mnist":
+        return load_fashion_mnist_dataset(image_size, channels, split)  # type: ignore[arg-type]
+    raise ValueError(f"unknown built-in dataset {name!r}")
+
+
+def flips_preserve_labels(dataset: str) -> bool:
+    """Whether mirror augmentation suits ``dataset``: artifacts (the user's call) and mirror-symmetric built-ins."""
+    return not is_builtin_dataset(dataset) or dataset in _MIRROR_SYMMETRIC_BUILTINS
 
 
 def build_model(

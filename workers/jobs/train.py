@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from registry.jobs.kinds.base import is_builtin_dataset
 from workers.jobs.classifier import train_checkpoint
 from workers.jobs.context import JobContext
 from workers.jobs.handlers import JobOutcome, handles
-from workers.jobs.io import torch_device
+from workers.jobs.io import flips_preserve_labels, torch_device
 from workers.training import TrainConfig
 
 
@@ -28,7 +27,7 @@ def run_train(context: JobContext) -> JobOutcome:
         grad_clip=p["grad_clip"],
         ema_decay=p["ema_decay"],
         augmentation=p["augmentation"],
-        flip=not is_builtin_dataset(p["dataset"]),  # digits are not mirror-symmetric
+        flip=flips_preserve_labels(p["dataset"]),
         seed=p["seed"],
         device=torch_device(p["device"]),  # type: ignore[arg-type]
     )

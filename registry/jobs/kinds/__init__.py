@@ -2,7 +2,7 @@
 handler in ``workers/jobs/`` decorated with ``@handles`` for the same name. Importing this package registers
 every kind."""
 
-from registry.jobs.kinds import emov2, pruning, rws, training, uva  # noqa: F401
+from registry.jobs.kinds import datasets, emov2, pruning, rws, training, uva  # noqa: F401
 from registry.jobs.kinds.base import JOB_KINDS, Device, JobKindSpec, JobParams, job_kind
 
 __all__ = ["JOB_KINDS", "Device", "JobKindSpec", "JobParams", "job_kind"]

@@ -55,7 +55,7 @@ def job_kind(name: str, description: str) -> Callable[[type[JobParams]], type[Jo
 
 
 BUILTIN_DATASET_PREFIX = "builtin:"
-BUILTIN_DATASETS = ("builtin:digits",)
+BUILTIN_DATASETS = ("builtin:digits", "builtin:fashion-mnist")
 
 
 def is_builtin_dataset(value: str) -> bool:

@@ -13,7 +13,10 @@ from registry.jobs.kinds.corruption_names import CORRUPTION_NAMES
 class DatasetChoice(JobParams):
     dataset: str = Field(
         default="builtin:digits",
-        description="'builtin:digits' (scikit-learn digits, resized) or a dataset artifact reference",
+        description=(
+            "'builtin:digits' (scikit-learn digits, resized), 'builtin:fashion-mnist' (padded to 32x32, "
+            "resized) or a dataset artifact reference"
+        ),
     )
     image_size: int = Field(default=32, ge=8, le=512, description="input side for built-in datasets")
     channels: int = Field(default=3, ge=1, le=4, description="channels for built-in datasets")

@@ -1,10 +1,13 @@
-"""The ML job kinds run through the same job path, in-process: lapp_prune and train_emov2 on digits."""
+"""The ML job kinds run through the same job path, in-process: lapp_prune and train_emov2 on digits,
+import_dataset with Fashion-MNIST."""
 
 from __future__ import annotations
 
 import pytest
 
+from registry.errors import Invalid
 from registry.jobs.kinds import JOB_KINDS
+from registry.jobs.service import validate_params
 from tests.workers.jobs.inprocess import Runtime, run
 from workers.jobs import HANDLERS
 
@@ -49,3 +52,31 @@ def test_train_emov2_registers_a_checkpoint_that_evaluates(runtime: Runtime) -> 
     assert checkpoint.file_metadata["patchhub.arch"] == "emov2_1m"
     evaluation, _ = run(runtime, "evaluate", {"artifact": checkpoint.id, "image_size": 16, "device": "cpu"})
     assert evaluation.result["metrics"]["top1"] == pytest.approx(job.result["metrics"]["val_top1"], abs=1e-6)
+
+
+def test_import_dataset_registers_fashion_mnist_that_jobs_train_and_evaluate_on(runtime: Runtime) -> None:
+    params = {"output_model": "lab/fashion-test", "dataset": "builtin:fashion-mnist", "split": "test"}
+    job, [imported] = run(runtime, "import_dataset", {**params, "image_size": 8, "channels": 1})
+    assert imported.kind.value == "dataset"
+    assert job.result["images"] == 10_000 and job.result["shape"] == [1, 8, 8]
+    assert imported.meta["class_names"][0] == "T-shirt/top"
+    _, [checkpoint] = run(
+        runtime,
+        "train",
+        {"output_model": "lab/fashion-net", "arch": "resnet20", "dataset": imported.id, "epochs": 1, "device": "cpu"},
+    )
+    assert checkpoint.file_metadata["patchhub.arch"] == "resnet20"
+    from_artifact, _ = run(runtime, "evaluate", {"artifact": checkpoint.id, "dataset": imported.id, "device": "cpu"})
+    builtin, _ = run(
+        runtime,
+        "evaluate",
+        {"artifact": checkpoint.id, "dataset": "builtin:fashion-mnist", "image_size": 8, "channels": 1},
+    )
+    assert from_artifact.result["metrics"]["top1"] == builtin.result["metrics"]["top1"] > 0.3
+
+
+def test_import_dataset_refuses_an_artifact_and_an_unknown_builtin() -> None:
+    with pytest.raises(Invalid, match="imports a built-in dataset"):
+        validate_params("import_dataset", {"output_model": "lab/x", "dataset": "lab/some-dataset@latest"})
+    with pytest.raises(Invalid, match="unknown built-in dataset"):
+        validate_params("import_dataset", {"output_model": "lab/x", "dataset": "builtin:cifar10"})

@@ -1,0 +1,25 @@
+"""``import_dataset``: a built-in dataset registered as a ``dataset`` artifact others can train on and share."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from registry.jobs.kinds.base import BUILTIN_DATASETS, is_builtin_dataset, job_kind
+from registry.jobs.kinds.training import DatasetChoice
+
+
+@job_kind("import_dataset", "register a built-in dataset (one split, one size) as a dataset artifact")
+class ImportDatasetParams(DatasetChoice):
+    output_model: str = Field(description="'ns/name' the dataset is registered under; created if missing")
+    split: Literal["train", "test", "all"] = Field(default="train", description="which split to import")
+
+    output_model_fields: ClassVar[tuple[str, ...]] = ("output_model",)
+
+    @field_validator("dataset")
+    @classmethod
+    def _builtin_only(cls, value: str) -> str:
+        if not is_builtin_dataset(value):
+            raise ValueError(f"import_dataset imports a built-in dataset: one of {', '.join(BUILTIN_DATASETS)}")
+        return value
