@@ -9,9 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from registry.errors import PatchhubError, error_body
+from registry.errors import HTTP_ERROR_NAMES, PatchhubError, error_body
 from registry.jobs.router import router as jobs_router
 from registry.metrics import RequestMetrics
+from registry.openapi import install_openapi
 from registry.resources.artifacts.router import router as artifacts_router
 from registry.resources.compositions.router import router as compositions_router
 from registry.resources.health.router import router as health_router
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     ):
         app.include_router(router)
     _install_error_handlers(app)
+    install_openapi(app)
     return app
 
 
@@ -62,8 +64,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        error = "not_found" if exc.status_code == 404 else "http_error"
-        return JSONResponse(error_body(error, str(exc.detail)), status_code=exc.status_code)
+        error = HTTP_ERROR_NAMES.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(error, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pydantic import BaseModel, Field
+
 
 class PatchhubError(Exception):
     status_code: ClassVar[int] = 500
@@ -63,10 +65,20 @@ class RangeNotSatisfiable(PatchhubError):
     error = "range_not_satisfiable"
 
 
+class ErrorOut(BaseModel):
+    """The body of every error answer."""
+
+    error: str = Field(description="the error type: invalid, not_found, conflict, unauthorized ...")
+    detail: str = Field(description="a human sentence saying what was wrong")
+
+
+HTTP_ERROR_NAMES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
 def error_body(error: str, detail: str) -> dict[str, Any]:
     return {"error": error, "detail": detail}
 
 
 def responses(*errors: type[PatchhubError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries for the errors a route can return."""
-    return {e.status_code: {"description": e.error, "model": None, "content": {"application/json": {}}} for e in errors}
+    return {e.status_code: {"description": e.error, "model": ErrorOut} for e in errors}
