@@ -114,7 +114,7 @@ def list_artifacts(
     ns, model = find_model(session, namespace, name)
     principal.require(Role.read, ns)
     rows, next_token = service.list_artifacts(session, model, kind, page_size, page_token)
-    return ArtifactPage(items=[service.artifact_out(session, ns, model, a) for a in rows], next_page_token=next_token)
+    return ArtifactPage(items=service.artifacts_out(session, ns, model, rows), next_page_token=next_token)
 
 
 @router.get(

@@ -6,9 +6,11 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from registry.db.base import utcnow
+from registry.db.upsert import upsert
 from registry.errors import Invalid, NotFound
 from registry.models import Alias, Artifact, ArtifactParent, Model, Namespace
 from registry.models.artifact import ArtifactKind
@@ -55,8 +57,7 @@ def register_artifact(
     job_output: str | None = None,
 ) -> Artifact:
     """Make verified bytes visible as the model's next version and move ``latest`` onto it."""
-    # Lock the model row so concurrent uploads get distinct versions (SQLite serialises writers anyway).
-    session.execute(select(Model.id).where(Model.id == model.id).with_for_update())
+    lock_model(session, model)
     version = (session.scalar(select(func.max(Artifact.version)).where(Artifact.model_id == model.id)) or 0) + 1
     header = stored.header
     artifact = Artifact(
@@ -83,12 +84,29 @@ def register_artifact(
     return artifact
 
 
+def lock_model(session: Session, model: Model) -> None:
+    """Serialise the writers of one model's versions until the transaction ends.
+
+    A no-op UPDATE, not ``SELECT ... FOR UPDATE``: on Postgres both take the row lock, but SQLite ignores
+    FOR UPDATE, while its first write in a transaction takes the database write lock (waiting up to
+    busy_timeout). The driver opens no transaction for plain reads, so that transaction holds no older
+    snapshot: what is read after this lock is everything committed, and the next version is max + 1.
+    """
+    session.execute(
+        update(Model).where(Model.id == model.id).values(name=Model.name).execution_options(synchronize_session=False)
+    )
+
+
 def _point_alias(session: Session, model: Model, alias: str, artifact: Artifact) -> None:
-    row = session.get(Alias, (model.id, alias))
-    if row is None:
-        session.add(Alias(model_id=model.id, name=alias, artifact_id=artifact.id))
-    else:
-        row.artifact_id = artifact.id
+    # One INSERT ... ON CONFLICT DO UPDATE: two requests creating the same alias both succeed (the later
+    # one wins) instead of both reading "absent" and one inserting a duplicate.
+    upsert(
+        session,
+        Alias,
+        {"model_id": model.id, "name": alias, "artifact_id": artifact.id, "updated_at": utcnow()},
+        conflict=("model_id", "name"),
+        update=("artifact_id", "updated_at"),
+    )
 
 
 def get_artifact(session: Session, artifact_id: str) -> tuple[Namespace, Model, Artifact]:
@@ -172,28 +190,45 @@ def artifact_ref(namespace: Namespace, model: Model, artifact: Artifact) -> Arti
 
 
 def artifact_out(session: Session, namespace: Namespace, model: Model, artifact: Artifact) -> ArtifactOut:
-    parent_rows = session.execute(
-        select(Namespace, Model, Artifact)
-        .join(Model, Model.namespace_id == Namespace.id)
-        .join(Artifact, Artifact.model_id == Model.id)
-        .join(ArtifactParent, ArtifactParent.parent_id == Artifact.id)
-        .where(ArtifactParent.artifact_id == artifact.id)
-        .order_by(ArtifactParent.position)
-    )
-    aliases = session.scalars(select(Alias.name).where(Alias.artifact_id == artifact.id).order_by(Alias.name))
-    return ArtifactOut(
-        **artifact_ref(namespace, model, artifact).model_dump(),
-        sha256=artifact.sha256,
-        size=artifact.size,
-        parameter_count=artifact.parameter_count,
-        tensor_count=artifact.tensor_count,
-        file_metadata=artifact.file_metadata,
-        metadata=artifact.meta,
-        parents=[artifact_ref(n, m, a) for n, m, a in parent_rows],
-        job_id=artifact.job_id,
-        aliases=list(aliases),
-        created_at=artifact.created_at,
-    )
+    return artifacts_out(session, namespace, model, [artifact])[0]
+
+
+def artifacts_out(session: Session, namespace: Namespace, model: Model, artifacts: list[Artifact]) -> list[ArtifactOut]:
+    """The artifacts as the API shows them, with two statements for the whole list (parents, aliases)."""
+    ids = [artifact.id for artifact in artifacts]
+    if not ids:
+        return []
+    parents: dict[str, list[ArtifactRef]] = {artifact_id: [] for artifact_id in ids}
+    for child_id, parent_ns, parent_model, parent in session.execute(
+        select(ArtifactParent.artifact_id, Namespace, Model, Artifact)
+        .join(Artifact, Artifact.id == ArtifactParent.parent_id)
+        .join(Model, Model.id == Artifact.model_id)
+        .join(Namespace, Namespace.id == Model.namespace_id)
+        .where(ArtifactParent.artifact_id.in_(ids))
+        .order_by(ArtifactParent.artifact_id, ArtifactParent.position)
+    ):
+        parents[child_id].append(artifact_ref(parent_ns, parent_model, parent))
+    aliases: dict[str, list[str]] = {artifact_id: [] for artifact_id in ids}
+    for artifact_id, alias in session.execute(
+        select(Alias.artifact_id, Alias.name).where(Alias.artifact_id.in_(ids)).order_by(Alias.name)
+    ):
+        aliases[artifact_id].append(alias)
+    return [
+        ArtifactOut(
+            **artifact_ref(namespace, model, artifact).model_dump(),
+            sha256=artifact.sha256,
+            size=artifact.size,
+            parameter_count=artifact.parameter_count,
+            tensor_count=artifact.tensor_count,
+            file_metadata=artifact.file_metadata,
+            metadata=artifact.meta,
+            parents=parents[artifact.id],
+            job_id=artifact.job_id,
+            aliases=aliases[artifact.id],
+            created_at=artifact.created_at,
+        )
+        for artifact in artifacts
+    ]
 
 
 def alias_out(namespace: Namespace, model: Model, alias: str, artifact: Artifact) -> AliasOut:

@@ -49,7 +49,7 @@ def list_models(
         page_size=page_size,
         page_token=page_token,
     )
-    return ModelPage(items=[service.model_out(session, n, m) for n, m in rows], next_page_token=next_token)
+    return ModelPage(items=service.models_out(session, rows), next_page_token=next_token)
 
 
 @router.get("/{namespace}/{name}", response_model=ModelOut, responses=responses(*AUTH_ERRORS, NotFound))

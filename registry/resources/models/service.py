@@ -31,10 +31,11 @@ def create_model(session: Session, namespace: Namespace, body: ModelCreate) -> M
         description=body.description,
         tags=sorted(set(body.tags)),
     )
-    session.add(model)
     try:
+        # Added inside the savepoint: begin_nested() flushes pending objects before the SAVEPOINT, so a
+        # duplicate added outside it would fail the whole transaction rather than just the savepoint.
         with session.begin_nested():
-            session.flush()
+            session.add(model)
     except IntegrityError:
         raise Conflict(f"model {namespace.name}/{body.name} already exists") from None
     return model
@@ -96,22 +97,42 @@ def soft_delete(session: Session, model: Model) -> None:
 
 
 def model_out(session: Session, namespace: Namespace, model: Model) -> ModelOut:
-    latest = session.scalar(select(func.max(Artifact.version)).where(Artifact.model_id == model.id))
-    aliases = session.execute(
-        select(Alias.name, Artifact.version)
+    return models_out(session, [(namespace, model)])[0]
+
+
+def models_out(session: Session, rows: list[tuple[Namespace, Model]]) -> list[ModelOut]:
+    """The models as the API shows them, with two statements for the whole list (latest versions, aliases)."""
+    ids = [model.id for _, model in rows]
+    if not ids:
+        return []
+    latest: dict[int, int] = {
+        model_id: version
+        for model_id, version in session.execute(
+            select(Artifact.model_id, func.max(Artifact.version))
+            .where(Artifact.model_id.in_(ids))
+            .group_by(Artifact.model_id)
+        )
+    }
+    aliases: dict[int, dict[str, int]] = {model_id: {} for model_id in ids}
+    for model_id, name, version in session.execute(
+        select(Alias.model_id, Alias.name, Artifact.version)
         .join(Artifact, Artifact.id == Alias.artifact_id)
-        .where(Alias.model_id == model.id)
+        .where(Alias.model_id.in_(ids))
         .order_by(Alias.name)
-    )
-    return ModelOut(
-        id=f"{namespace.name}/{model.name}",
-        namespace=namespace.name,
-        name=model.name,
-        arch=model.arch,
-        arch_config=model.arch_config,
-        description=model.description,
-        tags=model.tags,
-        created_at=model.created_at,
-        latest_version=latest,
-        aliases={name: version for name, version in aliases},
-    )
+    ):
+        aliases[model_id][name] = version
+    return [
+        ModelOut(
+            id=f"{namespace.name}/{model.name}",
+            namespace=namespace.name,
+            name=model.name,
+            arch=model.arch,
+            arch_config=model.arch_config,
+            description=model.description,
+            tags=model.tags,
+            created_at=model.created_at,
+            latest_version=latest.get(model.id),
+            aliases=aliases[model.id],
+        )
+        for namespace, model in rows
+    ]
