@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import subprocess
 import sys
@@ -33,6 +34,9 @@ def main() -> None:
 @click.option("--concurrency", default=1, show_default=True, help="jobs run at once in this worker")
 def worker(queues: str, concurrency: int) -> None:
     """Run a Celery worker for jobs (uses CUDA when present)."""
+    missing = _missing_worker_stack()
+    if missing:
+        raise click.ClickException(f"the worker needs {missing}, which is not installed: {WORKER_INSTALL}")
     from workers.celery_app import app
 
     names = [q.strip() for q in queues.split(",") if q.strip()]
@@ -81,8 +85,20 @@ def serve(host: str | None, port: int | None) -> None:
             embedded_worker.wait(timeout=30)
 
 
-def _start_embedded_worker() -> subprocess.Popen[bytes]:
+WORKER_INSTALL = "pip install 'patchhub-server[worker]'"
+WORKER_STACK = ("torch", "sklearn")  # the worker extra's imports; the API imports neither
+
+
+def _missing_worker_stack() -> str | None:
+    return next((name for name in WORKER_STACK if importlib.util.find_spec(name) is None), None)
+
+
+def _start_embedded_worker() -> subprocess.Popen[bytes] | None:
     """With the embedded broker (no Redis configured), `serve` runs one worker subprocess itself."""
+    missing = _missing_worker_stack()
+    if missing:
+        click.echo(f"jobs: no worker started ({missing} is not installed: {WORKER_INSTALL}); jobs stay queued")
+        return None
     command = [sys.executable, "-m", "registry.cli", "worker", "--queues", "gpu,cpu", "--concurrency", "1"]
     click.echo("jobs: embedded broker (SQLite file) with one worker subprocess")
     return subprocess.Popen(command, preexec_fn=_die_with_parent if sys.platform == "linux" else None)

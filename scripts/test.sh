@@ -8,7 +8,7 @@ log() { printf '\n== %s\n' "$*"; }
 
 log "installing (torch first: the CPU build on this machine's disk satisfies torch>=2.4)"
 python -m pip install -q --disable-pip-version-check "torch==2.13.0"
-python -m pip install -q --disable-pip-version-check -e ./client -e ".[dev]"
+python -m pip install -q --disable-pip-version-check -e ./client -e ".[dev,worker]"
 
 log "Fashion-MNIST (Debian's dataset-fashion-mnist: the IDX files behind builtin:fashion-mnist)"
 if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] && command -v apt-get >/dev/null 2>&1; then
