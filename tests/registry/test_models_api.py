@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from tests.fixtures.safetensors_files import tiny_model_bytes
 from tests.fixtures.services import LiveServer, NamespaceAccess
+from tests.registry.artifact_helpers import create_model, upload
 
 
 def test_create_get_and_duplicate(live_server: LiveServer, namespace: NamespaceAccess) -> None:
@@ -89,3 +91,14 @@ def test_responses_carry_a_request_id_and_metrics_count_routes(live_server: Live
         assert made.status_code == 404 and len(made.headers["x-request-id"]) == 32
         metrics = client.get("/metrics").text
         assert 'route="/v1/models/{namespace}/{name}",status="404"' in metrics
+
+
+def test_list_filters_by_artifact_kind(live_server: LiveServer, namespace: NamespaceAccess) -> None:
+    with live_server.client(namespace.write_token) as client:
+        for name, kind in (("weights", "base"), ("trained", "checkpoint"), ("empty", None)):
+            create_model(client, namespace.name, name)
+            if kind:
+                upload(client, namespace.name, tiny_model_bytes(layers=1), name=name, kind=kind).raise_for_status()
+        listed = client.get("/v1/models", params={"kind": "checkpoint"}).json()["items"]
+        assert [m["name"] for m in listed] == ["trained"]
+        assert client.get("/v1/models", params={"kind": "nonsense"}).status_code == 422

@@ -7,6 +7,8 @@ from fastapi import APIRouter, Query, status
 from registry.deps import PrincipalDep, SessionDep
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, responses
 from registry.models import Role
+from registry.models.artifact import ArtifactKind
+from registry.pagination import PageSize
 from registry.resources.models import service
 from registry.resources.models.schemas import ModelCreate, ModelOut, ModelPage
 from registry.resources.namespaces.service import get_namespace, listing_scope
@@ -36,7 +38,8 @@ def list_models(
     arch: str | None = None,
     q: Annotated[str | None, Query(description="substring of the name or description")] = None,
     tag: str | None = None,
-    page_size: int = 50,
+    kind: Annotated[ArtifactKind | None, Query(description="only models with an artifact of this kind")] = None,
+    page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> ModelPage:
     namespace_id = listing_scope(session, principal, namespace)
@@ -48,6 +51,7 @@ def list_models(
         tag=tag,
         page_size=page_size,
         page_token=page_token,
+        kind=kind,
     )
     return ModelPage(items=service.models_out(session, rows), next_page_token=next_token)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, cast, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.db.base import utcnow
 from registry.errors import Conflict, Invalid, NotFound
 from registry.models import Alias, Artifact, Model, Namespace
+from registry.models.artifact import ArtifactKind
 from registry.names import check_name
 from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from registry.resources.models.schemas import ModelCreate, ModelOut
@@ -64,6 +65,7 @@ def list_models(
     tag: str | None,
     page_size: int,
     page_token: str | None,
+    kind: ArtifactKind | None = None,
 ) -> tuple[list[tuple[Namespace, Model]], str | None]:
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise Invalid(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
@@ -86,6 +88,8 @@ def list_models(
         query = query.where(or_(func.lower(Model.name).like(pattern), func.lower(Model.description).like(pattern)))
     if tag:
         query = query.where(cast(Model.tags, String).like(f'%"{tag}"%'))
+    if kind is not None:
+        query = query.where(exists().where(Artifact.model_id == Model.id, Artifact.kind == kind))
     rows = [(r[0], r[1]) for r in session.execute(query)]
     next_token = encode_page_token(rows[page_size - 1][1].id) if len(rows) > page_size else None
     return rows[:page_size], next_token
