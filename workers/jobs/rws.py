@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
 from safetensors.torch import load as load_tensors
 
 from registry.jobs.kinds.base import is_builtin_dataset
 from registry.models.artifact import ArtifactKind
 from workers.data import dataset_to_bytes
-from workers.jobs.context import JobContext
+from workers.jobs.context import InputArtifact, JobContext
 from workers.jobs.handlers import JobOutcome, handles
-from workers.jobs.io import ARCH_KEY, load_dataset_param
+from workers.jobs.io import load_dataset_param, model_from_artifact
 from workers.rws.corruptions import corrupt_dataset
 from workers.rws.extract import extract_signature
 
@@ -40,14 +41,24 @@ def run_corrupt_dataset(context: JobContext) -> JobOutcome:
     return JobOutcome(result=meta, message=f"{p['corruption']}@{p['severity']}: {len(corrupted)} images")
 
 
+def in_architecture_order(artifact: InputArtifact) -> tuple[dict[str, torch.Tensor], str]:
+    """(the artifact's tensors in its architecture's state_dict order, arch name).
+
+    A safetensors file does not fix an order (``safetensors.torch.load`` returns one that changes from
+    process to process), so layer order, and with it ``first:K``, comes from the model the artifact's
+    arch + arch_config build; rebuilding it also checks that the weights fit that architecture.
+    """
+    model, arch, _ = model_from_artifact(artifact)
+    tensors = load_tensors(artifact.data)
+    return {name: tensors[name] for name in model.state_dict()}, arch
+
+
 @handles("extract_rws")
 def run_extract_rws(context: JobContext) -> JobOutcome:
     p = context.params
-    clean_artifact = context.read_artifact(p["clean"])
-    clean = load_tensors(clean_artifact.data)
+    clean, arch = in_architecture_order(context.read_artifact(p["clean"]))
     robust = load_tensors(context.read_artifact(p["robust"]).data)
     reference = load_tensors(context.read_artifact(p["reference"]).data) if p.get("reference") else None
-    arch = clean_artifact.file_metadata.get(ARCH_KEY, clean_artifact.arch)
     provenance = {"arch": arch, "corruption": p["corruption"]}
     if p.get("severity") is not None:
         provenance["severity"] = str(p["severity"])
