@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -19,6 +19,8 @@ from registry.jobs.broker import enqueue
 from registry.jobs.kinds import JOB_KINDS
 from registry.jobs.schemas import JobCreate, JobKindOut, JobOut, JobPage, LogLine
 from registry.models import JobStatus, Role
+from registry.numbers import MAX_DB_INT
+from registry.pagination import PageSize
 from registry.resources.namespaces.service import get_namespace, listing_scope
 from registry.runtime import Runtime
 
@@ -82,7 +84,7 @@ def list_jobs(
     status: JobStatus | None = None,
     kind: str | None = None,
     id_prefix: str | None = None,
-    page_size: int = 50,
+    page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> JobPage:
     """Jobs oldest first; ``id_prefix`` finds the job a short id (as progress bars print it) stands for."""
@@ -115,7 +117,12 @@ def cancel_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> Job
 
 
 @router.get("/jobs/{job_id}/logs", response_model=list[LogLine], responses=responses(*AUTH_ERRORS, NotFound))
-def get_logs(job_id: str, session: SessionDep, principal: PrincipalDep, after: int = 0) -> list[LogLine]:
+def get_logs(
+    job_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    after: Annotated[int, Query(ge=0, le=MAX_DB_INT, description="the last line id already read")] = 0,
+) -> list[LogLine]:
     """Log lines after the line id ``after`` (0: from the start)."""
     namespace, job = service.get_job(session, job_id)
     principal.require(Role.read, namespace)

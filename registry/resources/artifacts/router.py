@@ -20,6 +20,7 @@ from registry.errors import (
 )
 from registry.models import Role
 from registry.models.artifact import ArtifactKind
+from registry.pagination import PageSize
 from registry.resources.artifacts import service
 from registry.resources.artifacts.schemas import (
     AliasOut,
@@ -108,7 +109,7 @@ def list_artifacts(
     session: SessionDep,
     principal: PrincipalDep,
     kind: ArtifactKind | None = None,
-    page_size: int = 50,
+    page_size: PageSize = 50,
     page_token: str | None = None,
 ) -> ArtifactPage:
     ns, model = find_model(session, namespace, name)

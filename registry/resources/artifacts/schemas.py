@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from registry.models.artifact import ArtifactKind
+from registry.numbers import MAX_DB_INT
 
 
 class ArtifactRef(BaseModel):
@@ -48,7 +49,7 @@ class TensorIndexOut(BaseModel):
 
 
 class AliasSet(BaseModel):
-    version: int | None = None
+    version: int | None = Field(default=None, ge=1, le=MAX_DB_INT)
     artifact: str | None = None
 
     @model_validator(mode="after")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -15,12 +16,14 @@ from registry.errors import Invalid, NotFound
 from registry.models import Alias, Artifact, ArtifactParent, Model, Namespace
 from registry.models.artifact import ArtifactKind
 from registry.names import check_name
+from registry.numbers import parse_count
 from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from registry.resources.artifacts.schemas import AliasOut, ArtifactOut, ArtifactRef, TensorIndexOut, TensorOut
 from registry.storage.ingest import StoredBlob
 
 LATEST = "latest"
 MAX_METADATA_BYTES = 256 * 1024
+_VERSION_LIKE = re.compile(r"[vV]?[0-9]+")
 
 
 def new_id() -> str:
@@ -121,13 +124,23 @@ def get_artifact(session: Session, artifact_id: str) -> tuple[Namespace, Model, 
     return row[0], row[1], row[2]
 
 
+def looks_like_version(ref: str) -> bool:
+    """``3``, ``v3``, ``V3`` (any digits): read as a version, never as an alias."""
+    return _VERSION_LIKE.fullmatch(ref) is not None
+
+
+def version_number(ref: str) -> int | None:
+    """The version ``ref`` names (``3``, ``v3``), or None if it names none a database can hold."""
+    return parse_count(ref[1:] if ref[:1] in "vV" else ref) if looks_like_version(ref) else None
+
+
 def resolve_ref(session: Session, model: Model, ref: str) -> Artifact:
     """``ref`` is a version (``3`` or ``v3``) or an alias (``latest``, ``prod`` ...)."""
-    digits = ref[1:] if ref[:1] in "vV" and ref[1:].isdigit() else ref
-    if digits.isdigit():
-        artifact = session.scalar(
-            select(Artifact).where(Artifact.model_id == model.id, Artifact.version == int(digits))
-        )
+    version = version_number(ref)
+    if version is not None:
+        artifact = session.scalar(select(Artifact).where(Artifact.model_id == model.id, Artifact.version == version))
+    elif looks_like_version(ref):
+        artifact = None  # digits, but past any version there can be
     else:
         artifact = session.scalar(
             select(Artifact)

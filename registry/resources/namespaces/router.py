@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 from sqlalchemy.orm import Session
 
 from registry.deps import PrincipalDep, SessionDep
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, responses
 from registry.models import ApiToken, Role
+from registry.numbers import MAX_DB_INT
 from registry.resources.namespaces import service
 from registry.resources.namespaces.schemas import (
     NamespaceCreate,
@@ -61,7 +64,9 @@ def list_tokens(session: SessionDep, principal: PrincipalDep) -> list[TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, responses=responses(*AUTH_ERRORS, NotFound))
-def revoke_token(token_id: int, session: SessionDep, principal: PrincipalDep) -> TokenOut:
+def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=MAX_DB_INT)], session: SessionDep, principal: PrincipalDep
+) -> TokenOut:
     token = service.get_token(session, token_id)
     scope = service.get_namespace_by_id(session, token.namespace_id) if token.namespace_id else None
     principal.require(Role.admin, scope)

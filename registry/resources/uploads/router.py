@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from registry.deps import PrincipalDep, RuntimeDep, SessionDep
@@ -66,7 +66,7 @@ def get_upload(upload_id: str, session: SessionDep, principal: PrincipalDep) -> 
 async def put_part(
     request: Request,
     upload_id: str,
-    number: int,
+    number: Annotated[int, Path(ge=1, le=service.MAX_PARTS, description="1-based part number")],
     runtime: RuntimeDep,
     session: SessionDep,
     principal: PrincipalDep,
