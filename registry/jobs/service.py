@@ -46,19 +46,20 @@ def submit_job(
     raw_params: dict[str, Any],
     idempotency_key: str | None,
 ) -> tuple[Job, bool]:
-    """Create a queued job, or return the one this idempotency key already made (``created`` False)."""
-    if idempotency_key is not None:
-        if not 1 <= len(idempotency_key) <= 128:
-            raise Invalid("Idempotency-Key must be 1-128 characters")
-        existing = session.scalar(
-            select(Job).where(Job.namespace_id == namespace.id, Job.idempotency_key == idempotency_key)
-        )
-        if existing is not None:
-            if existing.kind != kind:
-                raise Conflict("this Idempotency-Key was already used for a different job")
-            return existing, False
+    """Create a queued job, or return the one this idempotency key already made (``created`` False).
+
+    A key names one request: reusing it for a different kind or different params is a Conflict. Concurrent
+    submissions with one key insert at most one row (the unique key decides); the others answer with it.
+    """
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 128:
+        raise Invalid("Idempotency-Key must be 1-128 characters")
+    existing = _job_with_key(session, namespace, idempotency_key) if idempotency_key is not None else None
+    if existing is not None and existing.kind != kind:
+        raise Conflict(f"this Idempotency-Key was already used for a {existing.kind} job; use a new key")
     params = validate_params(kind, raw_params)
     resolved = _resolve_references(session, principal, params)
+    if existing is not None:
+        return _replayed(existing, kind, resolved), False
     job = Job(
         id=new_id(),
         namespace_id=namespace.id,
@@ -69,20 +70,32 @@ def submit_job(
         idempotency_key=idempotency_key,
         created_by=principal.token_name,
     )
-    session.add(job)
     try:
+        # Added inside the savepoint (begin_nested flushes what is pending first), so losing the race for
+        # the key rolls back only the savepoint and the winner can still be read in this transaction.
         with session.begin_nested():
-            session.flush()
+            session.add(job)
     except IntegrityError:
-        # A concurrent request with the same key won the race: answer with its job.
-        session.expunge(job)
-        winner = session.scalar(
-            select(Job).where(Job.namespace_id == namespace.id, Job.idempotency_key == idempotency_key)
-        )
+        winner = _job_with_key(session, namespace, idempotency_key) if idempotency_key is not None else None
         if winner is None:
             raise
-        return winner, False
+        return _replayed(winner, kind, resolved), False
     return job, True
+
+
+def _job_with_key(session: Session, namespace: Namespace, idempotency_key: str) -> Job | None:
+    return session.scalar(select(Job).where(Job.namespace_id == namespace.id, Job.idempotency_key == idempotency_key))
+
+
+def _replayed(existing: Job, kind: str, resolved: dict[str, Any]) -> Job:
+    if existing.kind != kind:
+        raise Conflict(f"this Idempotency-Key was already used for a {existing.kind} job; use a new key")
+    if existing.params != resolved:
+        changed = sorted(k for k in {*existing.params, *resolved} if existing.params.get(k) != resolved.get(k))
+        raise Conflict(
+            f"this Idempotency-Key was already used with different params ({', '.join(changed)[:200]}); use a new key"
+        )
+    return existing
 
 
 def _resolve_references(session: Session, principal: Principal, params: JobParams) -> dict[str, Any]:
@@ -121,7 +134,13 @@ def _output_model(session: Session, principal: Principal, ref: str, values: dict
             arch_config=dict(values.get("arch_config") or {}),
             description=f"created by a {values.get('kind', 'job')} job",
         )
-        create_model(session, owner, body)
+        try:
+            create_model(session, owner, body)
+        except Conflict:
+            try:  # a concurrent submission created it first
+                find_model(session, namespace_name, name)
+            except NotFound:
+                raise Conflict(f"model {ref} was deleted; its name stays reserved") from None
     return ref
 
 

@@ -82,6 +82,9 @@ async def upload_artifact(
     ns, model = await run_in_threadpool(find_model, session, namespace, name)
     principal.require(Role.write, ns)
     parents = await run_in_threadpool(service.check_parents, session, parent or [])
+    # End the reading transaction before the bytes arrive: a slow upload then holds no pooled connection
+    # and no lock (SQLite's write lock, a token row's lock), and registering starts a fresh transaction.
+    await run_in_threadpool(session.commit)
     ingest = await run_in_threadpool(
         Ingest,
         runtime.store,

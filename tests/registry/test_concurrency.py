@@ -1,0 +1,138 @@
+"""Concurrent writers on both databases: every request succeeds or gets a meaningful 409, versions stay
+contiguous and ``latest`` is the newest version (DESIGN invariant 8)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from tests.fixtures.safetensors_files import tiny_model_bytes
+from tests.fixtures.services import LiveServer, NamespaceAccess
+from tests.registry.artifact_helpers import create_model, upload
+
+PARALLEL = 20
+
+
+def _in_parallel(
+    server: LiveServer, token: str, call: Callable[[httpx.Client, int], httpx.Response]
+) -> list[httpx.Response]:
+    """``PARALLEL`` requests released at the same instant, each on its own open connection."""
+    clients = [server.client(token) for _ in range(PARALLEL)]
+    start = threading.Barrier(PARALLEL)
+
+    def one(index: int) -> httpx.Response:
+        # Connected and authenticated before the race starts (a token's first use records it, which
+        # would serialise the requests behind that one row).
+        clients[index].get("/v1/job-kinds").raise_for_status()
+        start.wait(timeout=30)
+        return call(clients[index], index)
+
+    try:
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            return list(pool.map(one, range(PARALLEL)))
+    finally:
+        for client in clients:
+            client.close()
+
+
+def _statuses(responses: list[httpx.Response]) -> list[int]:
+    return sorted(r.status_code for r in responses)
+
+
+def _versions(client: httpx.Client, namespace: str) -> tuple[list[int], int]:
+    items = client.get(f"/v1/models/{namespace}/net/artifacts", params={"page_size": 100}).json()["items"]
+    latest = client.get(f"/v1/models/{namespace}/net/artifacts/latest").json()["version"]
+    return [item["version"] for item in items], latest
+
+
+def test_parallel_uploads_to_one_model_get_contiguous_versions(
+    live_server: LiveServer, namespace: NamespaceAccess
+) -> None:
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name)
+    files = [tiny_model_bytes(seed=100 + i) for i in range(PARALLEL)]
+    answers = _in_parallel(live_server, namespace.write_token, lambda c, i: upload(c, namespace.name, files[i]))
+    assert _statuses(answers) == [201] * PARALLEL, [r.text for r in answers if r.status_code != 201][:3]
+    assert sorted(r.json()["version"] for r in answers) == list(range(1, PARALLEL + 1))
+    with live_server.client(namespace.read_token) as client:
+        versions, latest = _versions(client, namespace.name)
+    assert versions == list(range(1, PARALLEL + 1))
+    assert latest == PARALLEL
+
+
+def test_parallel_uploads_of_the_same_bytes_all_succeed(live_server: LiveServer, namespace: NamespaceAccess) -> None:
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name)
+    data = tiny_model_bytes(seed=200)
+    answers = _in_parallel(live_server, namespace.write_token, lambda c, _i: upload(c, namespace.name, data))
+    assert _statuses(answers) == [201] * PARALLEL, [r.text for r in answers if r.status_code != 201][:3]
+    assert len({r.json()["sha256"] for r in answers}) == 1
+    with live_server.client(namespace.read_token) as client:
+        versions, latest = _versions(client, namespace.name)
+        assert versions == list(range(1, PARALLEL + 1)) and latest == PARALLEL
+    sha = answers[0].json()["sha256"]
+    stored = [info.key for info in live_server.runtime.store.list("sha256/") if info.key.endswith(sha)]
+    assert len(stored) == 1
+
+
+def test_creating_and_moving_one_alias_concurrently(live_server: LiveServer, namespace: NamespaceAccess) -> None:
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name)
+        for seed in range(3):
+            upload(client, namespace.name, tiny_model_bytes(seed=300 + seed)).raise_for_status()
+
+    def point(client: httpx.Client, i: int) -> httpx.Response:
+        return client.put(f"/v1/models/{namespace.name}/net/aliases/prod", json={"version": 1 + i % 3})
+
+    answers = _in_parallel(live_server, namespace.write_token, point)
+    assert _statuses(answers) == [200] * PARALLEL, [r.text for r in answers if r.status_code != 200][:3]
+    with live_server.client(namespace.read_token) as client:
+        aliases = client.get(f"/v1/models/{namespace.name}/net/aliases").json()
+    prod = [a for a in aliases if a["alias"] == "prod"]
+    assert len(prod) == 1 and prod[0]["version"] in (1, 2, 3)
+    assert {a["alias"]: a["version"] for a in aliases}["latest"] == 3
+
+
+def test_concurrent_submissions_with_one_idempotency_key_make_one_job(
+    live_server: LiveServer, namespace: NamespaceAccess
+) -> None:
+    body = {
+        "kind": "train",
+        "namespace": namespace.name,
+        "params": {"output_model": f"{namespace.name}/raced", "arch": "resnet20", "epochs": 1},
+    }
+
+    def submit(client: httpx.Client, _i: int) -> httpx.Response:
+        return client.post("/v1/jobs", json=body, headers={"Idempotency-Key": "one-key"})
+
+    answers = _in_parallel(live_server, namespace.write_token, submit)
+    statuses = _statuses(answers)
+    assert statuses.count(201) == 1 and statuses.count(200) == PARALLEL - 1, [r.text for r in answers][:3]
+    assert len({r.json()["id"] for r in answers}) == 1
+    with live_server.client(namespace.read_token) as client:
+        jobs = client.get("/v1/jobs", params={"namespace": namespace.name}).json()["items"]
+    assert len(jobs) == 1
+
+
+def test_an_idempotency_key_reused_with_different_params_is_a_conflict(
+    live_server: LiveServer, namespace: NamespaceAccess
+) -> None:
+    params = {"output_model": f"{namespace.name}/keyed", "arch": "resnet20", "epochs": 1}
+    with live_server.client(namespace.write_token) as client:
+
+        def submit(**overrides: object) -> httpx.Response:
+            body = {"kind": "train", "namespace": namespace.name, "params": {**params, **overrides}}
+            return client.post("/v1/jobs", json=body, headers={"Idempotency-Key": "reused"})
+
+        first = submit()
+        assert first.status_code == 201
+        assert submit().status_code == 200
+        changed = submit(epochs=2)
+        assert changed.status_code == 409
+        assert changed.json()["error"] == "conflict" and "epochs" in changed.json()["detail"]
+        jobs = client.get("/v1/jobs", params={"namespace": namespace.name}).json()["items"]
+        assert [job["id"] for job in jobs] == [first.json()["id"]]
+        assert jobs[0]["params"]["epochs"] == 1
