@@ -8,12 +8,18 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from typing import Any
 
 import click
 from sqlalchemy import func, select
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 
+from registry.blobs import BlobStoreUnavailable
 from registry.db import migrate
+from registry.db.create import create_database_if_missing
+from registry.db.problems import describe_database_error, redacted_url
 from registry.db.session import transaction
+from registry.errors import PatchhubError
 from registry.jobs.broker import QUEUES
 from registry.models import ApiToken, Role
 from registry.runtime import Runtime, build_runtime
@@ -24,7 +30,21 @@ def _runtime() -> Runtime:
     return build_runtime(get_settings())
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every command reports a missing database, schema or bucket in one sentence, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, InterfaceError, ProgrammingError) as exc:
+            raise click.ClickException(describe_database_error(exc, get_settings().resolved_database_url)) from None
+        except BlobStoreUnavailable as exc:
+            raise click.ClickException(f"{exc}; create it with: patchhub-server storage init") from None
+        except PatchhubError as exc:
+            raise click.ClickException(exc.detail) from None
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """patchhub registry service."""
 
@@ -73,7 +93,9 @@ def serve(host: str | None, port: int | None) -> None:
     runtime = build_runtime(settings)
     token_file = _bootstrap_admin_token(runtime)
     click.echo(f"patchhub listening on http://{host}:{port}  (OpenAPI docs: http://{host}:{port}/docs)")
-    click.echo(f"database: {_redact(settings.resolved_database_url)}   blobs: {settings.resolved_blob_url}")
+    click.echo(f"database: {redacted_url(settings.resolved_database_url)}   blobs: {settings.resolved_blob_url}")
+    if not settings.embedded_broker:
+        click.echo(f"jobs: broker {redacted_url(settings.broker_url)}; workers run apart (patchhub-server worker)")
     if token_file:
         click.echo(f"first start: an admin token was written to {token_file} (readable by you only)")
     embedded_worker = _start_embedded_worker() if settings.embedded_broker else None
@@ -129,27 +151,26 @@ def _bootstrap_admin_token(runtime: Runtime) -> str | None:
     return str(path)
 
 
-def _redact(url: str) -> str:
-    # Never print a password that may sit in the database URL.
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}"
-    return url
-
-
 @main.group()
 def db() -> None:
     """Database schema (Alembic revisions in migrations/)."""
 
 
+@db.command("create")
+def db_create() -> None:
+    """Create the database PATCHHUB_DATABASE_URL names, on a server that runs already (no-op if it exists)."""
+    url = get_settings().resolved_database_url
+    created = create_database_if_missing(url)
+    click.echo(f"database {'created' if created else 'exists'}: {redacted_url(url)}")
+
+
 @db.command("upgrade")
 @click.option("--revision", default="head")
 def db_upgrade(revision: str) -> None:
+    """Migrate the schema (before new code starts: upgrades are additive)."""
     settings = get_settings()
     migrate.upgrade(settings.resolved_database_url, revision)
-    click.echo(f"database at {revision}: {_redact(settings.resolved_database_url)}")
+    click.echo(f"database at {revision}: {redacted_url(settings.resolved_database_url)}")
 
 
 @db.command("downgrade")
@@ -157,6 +178,42 @@ def db_upgrade(revision: str) -> None:
 def db_downgrade(revision: str) -> None:
     migrate.downgrade(get_settings().resolved_database_url, revision)
     click.echo(f"database at {revision}")
+
+
+@main.group()
+def storage() -> None:
+    """The blob store (an S3 bucket or a local directory)."""
+
+
+@storage.command("init")
+def storage_init() -> None:
+    """Create the bucket (or directory) PATCHHUB_BLOB_URL names, if it is missing."""
+    from registry.storage.bootstrap import init_blob_store
+
+    settings = get_settings()
+    click.echo(init_blob_store(_runtime().store, settings.s3_region))
+
+
+@main.command()
+@click.option("--no-workers", is_flag=True, help="skip asking the broker for a worker on each queue")
+@click.option("--local-worker", is_flag=True, help="only: a worker on this host answers (a worker's healthcheck)")
+def check(no_workers: bool, local_worker: bool) -> None:
+    """Say what is missing: database, migrations, blob store, broker, a worker on each queue (exit 1 if any)."""
+    from registry.resources.health.checks import check_worker_on_this_host, run_checks
+
+    settings = get_settings()
+    if local_worker:
+        checks = [check_worker_on_this_host(settings)]
+    else:
+        runtime = _runtime()
+        try:
+            checks = run_checks(runtime, workers=not no_workers)
+        finally:
+            runtime.close()
+    for item in checks:
+        click.echo(f"{'ok  ' if item.ok else 'FAIL'}  {item.name}: {item.detail}")
+    if not all(item.ok for item in checks):
+        raise SystemExit(1)
 
 
 @main.group()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Engine
 
 import migrations
 
@@ -20,7 +21,7 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    _ensure_sqlite_directory(database_url)
+    ensure_sqlite_directory(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 
@@ -28,20 +29,29 @@ def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
-def current_heads(database_url: str) -> set[str]:
+def current_heads(engine: Engine) -> set[str]:
+    """The revisions the database is at (empty: no schema yet)."""
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine
 
-    engine = create_engine(database_url)
     with engine.connect() as conn:
-        heads = set(MigrationContext.configure(conn).get_current_heads())
-    engine.dispose()
-    return heads
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def _ensure_sqlite_directory(database_url: str) -> None:
+def code_heads() -> set[str]:
+    """The revisions this code's schema is at (Alembic heads in migrations/versions)."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
+
+
+def ensure_sqlite_directory(database_url: str) -> bool:
+    """Make the directory of a SQLite file; True when it was created."""
     from sqlalchemy.engine import make_url
 
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        directory = Path(url.database).parent
+        if not directory.is_dir():
+            directory.mkdir(parents=True, exist_ok=True)
+            return True
+    return False

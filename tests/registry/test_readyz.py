@@ -1,0 +1,60 @@
+"""/readyz names every dependency; it answers 503 only for what the API cannot serve without."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+
+from registry.blobs import S3Options, create_bucket_if_missing, make_s3_client
+from registry.db.problems import redacted_url
+from registry.settings import Settings
+from tests.fixtures.services import start_live_server
+
+
+def test_readyz_reports_a_missing_bucket_as_503_and_a_down_broker_as_degraded(
+    tmp_path: Path, postgres_url: str, s3_endpoint: str
+) -> None:
+    bucket = f"ready-{uuid.uuid4().hex[:10]}"
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=postgres_url,
+        blob_url=f"s3://{bucket}/registry",
+        s3_endpoint_url=s3_endpoint,
+        s3_access_key_id="testing",
+        s3_secret_access_key="testing",  # type: ignore[arg-type]
+        broker_url="redis://127.0.0.1:1/0",
+    )
+    live, server, thread = start_live_server(settings, "readyz")
+    try:
+        with httpx.Client(base_url=live.url, timeout=30) as client:
+            missing = client.get("/readyz")
+            assert missing.status_code == 503
+            body = missing.json()
+            assert body["error"] == "not_ready"
+            assert body["detail"] == (
+                f"blob store: S3 bucket {bucket!r} does not exist; create it with: patchhub-server storage init"
+            )
+            by_name = {check["name"]: check for check in body["checks"]}
+            assert by_name["database"]["ok"] and by_name["migrations"]["ok"]
+            assert not by_name["broker"]["ok"] and by_name["broker"]["serves_without"]
+
+            create_bucket_if_missing(make_s3_client(S3Options.from_settings(settings)), bucket)
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["status"] == "ready"
+            assert "is unreachable" in {c["name"]: c for c in ready.json()["checks"]}["broker"]["detail"]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        live.runtime.close()
+
+
+def test_urls_show_stars_only_where_a_password_is() -> None:
+    assert redacted_url("postgresql+psycopg://patchhub@db/patchhub") == "postgresql+psycopg://patchhub@db/patchhub"
+    assert (
+        redacted_url("postgresql+psycopg://patchhub:s3cret@db/patchhub")
+        == "postgresql+psycopg://patchhub:***@db/patchhub"
+    )
+    assert redacted_url("redis://:s3cret@redis:6379/0") == "redis://:***@redis:6379/0"
