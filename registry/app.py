@@ -21,6 +21,7 @@ from registry.resources.namespaces.router import router as namespaces_router
 from registry.resources.uploads.router import router as uploads_router
 from registry.runtime import Runtime, build_runtime
 from registry.settings import Settings, get_settings
+from registry.ui import install_ui
 
 log = logging.getLogger("patchhub")
 
@@ -31,6 +32,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         title="patchhub",
         version="0.1.0",
         description="Registry for model weights and weight patches (RWS signatures, LAPP-pruned models).",
+        docs_url=None,  # served by registry.ui from vendored assets
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.metrics = RequestMetrics()
@@ -47,6 +50,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(router)
     _install_error_handlers(app)
     install_openapi(app)
+    install_ui(app, runtime)  # pages at /, offline /docs and /redoc, the bearer scheme in the OpenAPI
     return app
 
 
