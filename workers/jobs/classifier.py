@@ -54,7 +54,14 @@ def train_checkpoint(
         p["output_model"],
         ArtifactKind.checkpoint,
         checkpoint_bytes(trained.model, p["arch"], config),
-        metadata={"arch": p["arch"], "metrics": metrics, "dataset": p["dataset"], **metadata},
+        # history: one record per epoch (loss, accuracy, lr), the training curves the web UI draws.
+        metadata={
+            "arch": p["arch"],
+            "metrics": metrics,
+            "history": trained.history,
+            "dataset": p["dataset"],
+            **metadata,
+        },
         parents=[a for a in inputs if a and not is_builtin_dataset(a)],
     )
     return JobOutcome(result={"metrics": metrics, **metadata}, message=f"trained: {metrics.get('val_top1', metrics)}")
