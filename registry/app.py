@@ -13,6 +13,7 @@ from registry.errors import HTTP_ERROR_NAMES, PatchhubError, error_body
 from registry.jobs.router import router as jobs_router
 from registry.metrics import RequestMetrics
 from registry.openapi import install_openapi
+from registry.request_limits import RequestLimits
 from registry.resources.artifacts.router import router as artifacts_router
 from registry.resources.compositions.router import router as compositions_router
 from registry.resources.health.router import router as health_router
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     app.state.metrics = RequestMetrics()
     app.middleware("http")(app.state.metrics.middleware)
-    for router in (
+    routers = (
         health_router,
         namespaces_router,
         models_router,
@@ -46,8 +47,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         uploads_router,
         compositions_router,
         jobs_router,
-    ):
+    )
+    for router in routers:
         app.include_router(router)
+    app.add_middleware(
+        RequestLimits,
+        routes=[route for router in routers for route in router.routes],
+        max_headers_bytes=runtime.settings.max_request_headers_bytes,
+        max_json_body_bytes=runtime.settings.max_json_body_bytes,
+        max_json_depth=runtime.settings.max_json_depth,
+    )
     _install_error_handlers(app)
     install_openapi(app)
     install_ui(app, runtime)  # pages at /, offline /docs and /redoc, the bearer scheme in the OpenAPI

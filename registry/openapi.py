@@ -22,6 +22,7 @@ GENERIC_ERRORS = {
     "401": "unauthorized: no token, or an unknown or revoked one",
     "413": "payload_too_large: the body is over its limit (docs/limits.md)",
     "422": "invalid: a parameter, header or body field is invalid",
+    "431": "headers_too_large: the request's headers are over their limit (docs/limits.md)",
     "503": "unavailable: a dependency (database, broker, bucket) is down; retry after Retry-After",
 }
 
@@ -49,7 +50,7 @@ def declare_error_bodies(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _declare(path: str, operation: dict[str, Any]) -> None:
     answers: dict[str, Any] = operation.setdefault("responses", {})
-    statuses = ["503"]
+    statuses = ["431", "503"]
     if not path.startswith(PUBLIC_PATHS):
         statuses.append("401")
     if operation.get("parameters") or "requestBody" in operation:

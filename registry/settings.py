@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     session_hours: int = 12
 
+    # Request limits (docs/limits.md): all headers of one request together (over: 431), a JSON body (over: 413),
+    # and how deep JSON may nest in a body or in X-Patchhub-Metadata (deeper: 422).
+    max_request_headers_bytes: int = 64 * 1024
+    max_json_body_bytes: int = 1024 * 1024
+    max_json_depth: int = 32
+
     # Upload limits (safetensors parsing is defensive; see client/patchhub/safetensors_format.py).
     max_header_bytes: int = 100 * 1024 * 1024
     max_tensors: int = 100_000

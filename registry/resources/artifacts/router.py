@@ -18,6 +18,8 @@ from registry.errors import (
     Unauthorized,
     responses,
 )
+from registry.field_limits import MAX_PARENTS
+from registry.json_limits import nested_deeper_than
 from registry.models import Role
 from registry.models.artifact import ArtifactKind
 from registry.pagination import PageSize
@@ -41,9 +43,11 @@ AUTH_ERRORS = (Unauthorized, Forbidden)
 METADATA_HEADER = "X-Patchhub-Metadata"
 
 
-def parse_metadata_header(value: str | None) -> dict[str, Any]:
+def parse_metadata_header(value: str | None, max_depth: int) -> dict[str, Any]:
     if not value:
         return {}
+    if nested_deeper_than(value, max_depth):
+        raise Invalid(f"{METADATA_HEADER} nests JSON deeper than {max_depth} levels")
     try:
         meta = json.loads(value)
     except json.JSONDecodeError:
@@ -74,11 +78,13 @@ async def upload_artifact(
     session: SessionDep,
     principal: PrincipalDep,
     sha256: Annotated[str | None, Query(description="the client's sha256 of the file; checked")] = None,
-    parent: Annotated[list[str] | None, Query(description="lineage: parent artifact ids")] = None,
+    parent: Annotated[
+        list[str] | None, Query(max_length=MAX_PARENTS, description="lineage: parent artifact ids")
+    ] = None,
     x_patchhub_metadata: Annotated[str | None, Header(description="user metadata, a JSON object")] = None,
 ) -> ArtifactOut:
     """Upload a safetensors file as the model's next version, streamed: the body is never held in memory."""
-    meta = service.check_metadata(parse_metadata_header(x_patchhub_metadata))
+    meta = service.check_metadata(parse_metadata_header(x_patchhub_metadata, runtime.settings.max_json_depth))
     ns, model = await run_in_threadpool(find_model, session, namespace, name)
     principal.require(Role.write, ns)
     parents = await run_in_threadpool(service.check_parents, session, parent or [])

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from registry.field_limits import MAX_REF_CHARS
 from registry.models.artifact import ArtifactKind
 from registry.numbers import MAX_DB_INT
 
@@ -50,7 +51,7 @@ class TensorIndexOut(BaseModel):
 
 class AliasSet(BaseModel):
     version: int | None = Field(default=None, ge=1, le=MAX_DB_INT)
-    artifact: str | None = None
+    artifact: str | None = Field(default=None, max_length=MAX_REF_CHARS)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AliasSet:

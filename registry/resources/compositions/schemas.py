@@ -5,10 +5,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
+from registry.field_limits import MAX_REF_CHARS
+
 
 class PatchIn(BaseModel):
-    artifact: str = Field(description="an rws artifact: id or 'ns/name@ref'")
-    scale: float = Field(default=1.0, description="any finite number; negative and fractional scales work")
+    artifact: str = Field(max_length=MAX_REF_CHARS, description="an rws artifact: id or 'ns/name@ref'")
+    scale: float = Field(
+        default=1.0, strict=True, description="a finite JSON number (not a boolean); negative and fractional work"
+    )
 
     @field_validator("scale")
     @classmethod
@@ -19,7 +23,7 @@ class PatchIn(BaseModel):
 
 
 class CompositionCreate(BaseModel):
-    base: str = Field(description="the base artifact: id or 'ns/name@ref'")
+    base: str = Field(max_length=MAX_REF_CHARS, description="the base artifact: id or 'ns/name@ref'")
     patches: list[PatchIn] = Field(default_factory=list, max_length=64)
 
 

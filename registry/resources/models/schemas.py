@@ -3,16 +3,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from registry.field_limits import MAX_ARCH_CONFIG_BYTES, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
+from registry.json_limits import check_json_field
 
 
 class ModelCreate(BaseModel):
-    namespace: str
-    name: str
+    namespace: str = Field(max_length=MAX_NAME_CHARS)
+    name: str = Field(max_length=MAX_NAME_CHARS)
     arch: str = Field(min_length=1, max_length=128, description="architecture name from the model zoo")
-    arch_config: dict[str, Any] = Field(default_factory=dict, description="the architecture's config JSON")
-    description: str = Field(default="", max_length=4096)
+    arch_config: dict[str, Any] = Field(
+        default_factory=dict, description=f"the architecture's config JSON, at most {MAX_ARCH_CONFIG_BYTES} bytes"
+    )
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     tags: list[str] = Field(default_factory=list, max_length=64)
+
+    @field_validator("arch_config")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_json_field(value, "arch_config", MAX_ARCH_CONFIG_BYTES)
 
 
 class ModelOut(BaseModel):

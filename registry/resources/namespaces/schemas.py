@@ -4,12 +4,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from registry.field_limits import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
 from registry.models import Role
 
 
 class NamespaceCreate(BaseModel):
-    name: str = Field(description="1-64 letters, digits, '.', '_' or '-'")
-    description: str = ""
+    name: str = Field(max_length=MAX_NAME_CHARS, description="1-64 letters, digits, '.', '_' or '-'")
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
 
 
 class NamespaceOut(BaseModel):
@@ -22,7 +23,9 @@ class NamespaceOut(BaseModel):
 class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     role: Role
-    namespace: str | None = Field(default=None, description="None: a token for every namespace (admin only)")
+    namespace: str | None = Field(
+        default=None, max_length=MAX_NAME_CHARS, description="None: a token for every namespace (admin only)"
+    )
 
 
 class TokenOut(BaseModel):

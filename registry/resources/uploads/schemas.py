@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from registry.field_limits import MAX_PARENTS, MAX_REF_CHARS
 from registry.models.artifact import ArtifactKind
 
 
 class UploadCreate(BaseModel):
     kind: ArtifactKind
     metadata: dict[str, Any] = Field(default_factory=dict)
-    parents: list[str] = Field(default_factory=list)
+    parents: list[Annotated[str, Field(max_length=MAX_REF_CHARS)]] = Field(default_factory=list, max_length=MAX_PARENTS)
 
 
 class PartOut(BaseModel):
@@ -31,4 +32,4 @@ class UploadOut(BaseModel):
 
 
 class UploadComplete(BaseModel):
-    sha256: str | None = Field(default=None, description="the whole file's sha256; checked when given")
+    sha256: str | None = Field(default=None, max_length=64, description="the whole file's sha256; checked when given")
