@@ -19,10 +19,12 @@ from typing import Any, TypeVar
 import httpx
 
 from patchhub._version import __version__
+from patchhub.config import Credentials
 from patchhub.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    AuthenticationError,
     PatchhubError,
     error_from_response,
 )
@@ -87,19 +89,35 @@ class RetryPolicy:
 
 
 @contextlib.contextmanager
-def translate_transport_errors() -> Iterator[None]:
-    """Turn httpx's transport exceptions into the SDK's connection errors."""
+def translate_transport_errors(service: str | None = None) -> Iterator[None]:
+    """Turn httpx's transport exceptions into the SDK's connection errors, naming the service (its base URL)."""
     try:
         yield
-    except httpx.TimeoutException as exc:
-        raise TimedOut(
-            f"the request timed out ({type(exc).__name__})", maybe_delivered=not isinstance(exc, _NOT_DELIVERED)
-        ) from exc
     except httpx.TransportError as exc:
-        raise ConnectionLost(
-            f"connection problem: {exc or type(exc).__name__}",
-            maybe_delivered=not isinstance(exc, _NOT_DELIVERED),
-        ) from exc
+        where = service or _origin(_request_url(exc))
+        delivered = not isinstance(exc, _NOT_DELIVERED)
+        if isinstance(exc, httpx.TimeoutException):
+            detail = f"the request to {where} timed out ({type(exc).__name__})"
+            raise TimedOut(detail, maybe_delivered=delivered) from exc
+        if isinstance(exc, httpx.ConnectError):
+            detail = (
+                f"cannot connect to {where} ({exc or type(exc).__name__}): is the service running there? "
+                "(another one: --url or PATCHHUB_URL)"
+            )
+        else:
+            detail = f"connection problem with {where}: {exc or type(exc).__name__}"
+        raise ConnectionLost(detail, maybe_delivered=delivered) from exc
+
+
+def _request_url(exc: httpx.TransportError) -> httpx.URL | None:
+    try:
+        return exc.request.url
+    except RuntimeError:  # raised outside a request
+        return None
+
+
+def _origin(url: httpx.URL | None) -> str:
+    return "the service" if url is None else str(url.copy_with(path="/", query=None, fragment=None)).rstrip("/")
 
 
 class Transport:
@@ -108,7 +126,7 @@ class Transport:
     def __init__(
         self,
         base_url: str,
-        token: str | None,
+        credentials: Credentials,
         *,
         timeout: float | httpx.Timeout,
         policy: RetryPolicy,
@@ -116,11 +134,12 @@ class Transport:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.policy = policy
+        self.credentials = credentials
         self._owns_client = http_client is None
         self._client = http_client or httpx.Client(timeout=timeout)
         self._headers = {"User-Agent": f"patchhub-python/{__version__}"}
-        if token:
-            self._headers["Authorization"] = f"Bearer {token}"
+        if credentials.token:
+            self._headers["Authorization"] = f"Bearer {credentials.token}"
 
     def close(self) -> None:
         if self._owns_client:
@@ -159,7 +178,7 @@ class Transport:
         def once() -> httpx.Response:
             content = body() if callable(body) else body
             with self.open(method, path, params=params, json=json, content=content, headers=headers) as resp:
-                with translate_transport_errors():
+                with translate_transport_errors(self.base_url):
                     resp.read()
                 return resp
 
@@ -189,13 +208,16 @@ class Transport:
             content=content,
             headers={**self._headers, **(headers or {})},
         )
-        with translate_transport_errors():
+        with translate_transport_errors(self.base_url):
             response = self._client.send(request, stream=True)
         try:
             if response.is_error:
-                with translate_transport_errors():
+                with translate_transport_errors(self.base_url):
                     response.read()
-                raise error_from_response(response)
+                error = error_from_response(response)
+                if isinstance(error, AuthenticationError):
+                    error.hint = self.credentials.refusal_hint(self.base_url)
+                raise error
             yield response
         finally:
             response.close()

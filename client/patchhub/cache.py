@@ -16,10 +16,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; concurrent downloads of one blob are then unguarded
-    fcntl = None  # type: ignore[assignment]
+from filelock import FileLock
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -49,17 +46,11 @@ class BlobCache:
 
     @contextlib.contextmanager
     def locked(self, sha256: str) -> Iterator[None]:
-        """Hold the blob's lock (between processes) while downloading it."""
+        """Hold the blob's lock (between processes and threads) while downloading it."""
         directory = self._dir(sha256)
         directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / f"{sha256}.lock", "a") as handle:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+        with FileLock(directory / f"{sha256}.lock"):
+            yield
 
     # Resumable uploads: remember the upload id so a rerun after a crash continues it.
 

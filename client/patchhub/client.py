@@ -11,8 +11,9 @@ from typing import Any, Literal, overload
 import httpx
 
 from patchhub._http import RetryPolicy, Transport
+from patchhub._progress import Progress, enabled
 from patchhub.cache import BlobCache
-from patchhub.config import resolve_base_url, resolve_cache_dir, resolve_token
+from patchhub.config import resolve_base_url, resolve_cache_dir, resolve_credentials
 from patchhub.local_compose import (
     ArtifactLike,
     PatchLike,
@@ -35,6 +36,7 @@ class Client:
     ``patchhub login`` stored. Downloads are cached by sha256 under ``cache_dir`` (default
     ``PATCHHUB_CACHE`` or ``~/.cache/patchhub``). Use it as a context manager, or call ``close()``.
     ``http_client`` replaces the internal ``httpx.Client`` (then ``timeout`` is that client's business).
+    Progress bars go to stderr when it is a terminal; ``progress=True`` forces them, ``False`` hides them.
 
     >>> client = Client()
     >>> art = client.artifacts.upload("team/resnet", "weights.safetensors", kind="base")
@@ -48,7 +50,7 @@ class Client:
         *,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 3,
-        progress: bool = True,
+        progress: Progress = None,
         cache_dir: str | os.PathLike[str] | None = None,
         multipart_threshold: int = UploadOptions.multipart_threshold,
         part_size: int = UploadOptions.part_size,
@@ -58,12 +60,12 @@ class Client:
         if part_size < 1 or multipart_threshold < 1:
             raise ValueError("part_size and multipart_threshold must be positive")
         self.base_url = resolve_base_url(base_url)
-        self.progress = progress
+        self.progress = enabled(progress)
         self.cache = BlobCache(resolve_cache_dir(cache_dir))
         self.upload_options = UploadOptions(multipart_threshold=multipart_threshold, part_size=part_size)
         self.transport = Transport(
             self.base_url,
-            resolve_token(self.base_url, token),
+            resolve_credentials(self.base_url, token),
             timeout=timeout,
             policy=retry_policy or RetryPolicy(max_retries=max_retries),
             http_client=http_client,

@@ -21,11 +21,13 @@ from patchhub.types import Artifact
 HASH_BLOCK_BYTES = 4 << 20
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path, on_block: Callable[[int], object] | None = None) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(HASH_BLOCK_BYTES):
             digest.update(block)
+            if on_block is not None:
+                on_block(len(block))
     return digest.hexdigest()
 
 
@@ -65,7 +67,7 @@ def _continue_download(
             raise ChecksumMismatchError(
                 f"the service answered Range bytes={have}- with {response.headers.get('Content-Range')!r}"
             )
-        with open(partial, "ab" if resumed else "wb") as sink, translate_transport_errors():
+        with open(partial, "ab" if resumed else "wb") as sink, translate_transport_errors(transport.base_url):
             for chunk in response.iter_bytes():  # as it arrives: a broken connection keeps every byte
                 sink.write(chunk)
                 advance(len(chunk))

@@ -24,6 +24,7 @@ class PatchhubError(Exception):
     error: str = "error"
     detail: str
     request_id: str | None = None
+    hint: str | None = None  # what to do about it, where the SDK knows (added to the message)
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -56,7 +57,8 @@ class APIStatusError(PatchhubError):
 
     def __str__(self) -> str:
         suffix = f", request {self.request_id}" if self.request_id else ""
-        return f"{self.detail} ({self.error}, HTTP {self.status_code}{suffix})"
+        hint = f": {self.hint}" if self.hint else ""
+        return f"{self.detail} ({self.error}, HTTP {self.status_code}{suffix}){hint}"
 
 
 class BadRequestError(APIStatusError):
@@ -125,6 +127,12 @@ class ChecksumMismatchError(PatchhubError):
     """Downloaded bytes do not match the size or sha256 the service announced; nothing was cached."""
 
     error = "checksum_mismatch"
+
+
+class NotSafetensorsError(PatchhubError, ValueError):
+    """A file given for upload is not safetensors (a torch pickle, say); nothing was sent."""
+
+    error = "not_safetensors"
 
 
 class ConfigurationError(PatchhubError):

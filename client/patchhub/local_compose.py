@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from patchhub._output import copy_out
 from patchhub.compose import compose_file, recipe_hash
 from patchhub.download import fetch_to_cache
 from patchhub.resources.artifacts import ArtifactLike
@@ -128,11 +128,6 @@ def _is_whole(path: Path, recipe: Recipe) -> bool:
 
 
 def copy_to(source: Path, path: str | os.PathLike[str], recipe: Recipe) -> Path:
-    """Copy a composed file to ``path``; a directory receives ``<base name>-v<version>-<recipe[:12]>``."""
-    target = Path(path)
-    if target.is_dir():
-        name = recipe.base.model.split("/")[1]
-        target = target / f"{name}-v{recipe.base.version}-{recipe.key[:12]}.safetensors"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    return target
+    """Copy a composed file to ``path``; a directory (or ``dir/``) receives ``<base name>-v<version>-<recipe[:12]>``."""
+    name = recipe.base.model.split("/")[1]
+    return copy_out(source, path, f"{name}-v{recipe.base.version}-{recipe.key[:12]}.safetensors")

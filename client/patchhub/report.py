@@ -1,5 +1,5 @@
-"""Human-readable reports of what jobs record on artifacts: evaluations, robustness per corruption and
-severity, LAPP per-layer widths, and a signature's per-layer delta norms."""
+"""Human-readable reports of what jobs record on artifacts: a training run's final metrics, evaluations,
+robustness per corruption and severity, LAPP per-layer widths, and a signature's per-layer delta norms."""
 
 from __future__ import annotations
 
@@ -97,9 +97,27 @@ def evaluations_table(metadata: Mapping[str, Any]) -> str | None:
     return table(rows, ["JOB", "DATASET", "SPLIT", "TOP1", "TOP5", "N"])
 
 
+def training_table(metadata: Mapping[str, Any]) -> str | None:
+    """What a ``train`` job measured at its end: validation metrics first, then the rest (losses, steps ...)."""
+    metrics = metadata.get("metrics")
+    if not isinstance(metrics, Mapping) or not metrics:
+        return None
+    ordered = sorted(metrics.items(), key=lambda item: (not str(item[0]).startswith("val_"), str(item[0])))
+    rows = [[str(name), _number(value)] for name, value in ordered]
+    dataset = f"\ntrained on {metadata['dataset']}" if metadata.get("dataset") else ""
+    return f"{table(rows, ['METRIC', 'VALUE'])}{dataset}"
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
 def render(metadata: Mapping[str, Any]) -> str:
     """Every report the metadata holds, titled; empty when there is none."""
     sections = [
+        ("Training (final metrics)", training_table(metadata)),
         ("Evaluations", evaluations_table(metadata)),
         ("Robustness (top-1 per corruption and severity)", robustness_table(metadata)),
         ("Per-layer widths (LAPP)", layer_widths_table(metadata)),

@@ -1,8 +1,7 @@
-"""Server-sent events: parsing a ``text/event-stream`` body, and reading a stream with a deadline.
+"""Reading a stream with a deadline (the job event stream; its format is parsed by httpx-sse).
 
-The parser follows the WHATWG rules the service relies on: ``event:`` names the event (default
-``message``), ``data:`` lines are joined with newlines, a blank line dispatches, ``:`` starts a comment,
-and ``id:``/``retry:`` are accepted and ignored.
+Kept by hand on purpose: httpx's timeouts bound each read, not a whole wait, and a stream that stays open
+(the service sends keep-alives) would hold its caller past any ``timeout``; no library does this part.
 """
 
 from __future__ import annotations
@@ -10,37 +9,10 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ServerSentEvent:
-    event: str  # the event type; "message" when the stream names none
-    data: str
-
-
-def parse_event_stream(lines: Iterable[str]) -> Iterator[ServerSentEvent]:
-    """Events from the lines of an event stream (line endings already removed)."""
-    event = ""
-    data: list[str] = []
-    for line in lines:
-        if not line:
-            if data:
-                yield ServerSentEvent(event or "message", "\n".join(data))
-            event, data = "", []
-            continue
-        if line.startswith(":"):
-            continue
-        field, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if field == "event":
-            event = value
-        elif field == "data":
-            data.append(value)
 
 
 class DeadlineExceeded(Exception):
@@ -52,7 +24,8 @@ class ThreadedReader(Generic[T]):
 
     A network read cannot be interrupted from outside, so a stream that stays quiet would hold its
     caller past any timeout; here only the reader thread waits, and it stops at its next item once the
-    consumer has gone (``close``). Exceptions from the iterator are raised to the consumer.
+    consumer has gone (``close``), or when the stream ends. Exceptions from the iterator are raised to the
+    consumer.
     """
 
     def __init__(self, source: Iterator[T]) -> None:

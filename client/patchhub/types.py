@@ -125,6 +125,9 @@ class Artifact:
     job_id: str | None  # lineage: the job that produced it
     aliases: list[str]
     created_at: datetime | None
+    # Set by ``artifacts.upload`` only: the bytes were already the model's latest version, which is returned
+    # as it is (nothing was uploaded, ``latest`` did not move).
+    unchanged: bool = False
 
     @property
     def ref(self) -> str:

@@ -9,8 +9,10 @@ the parts the service already holds (``GET /v1/uploads/{id}``) instead of starti
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import time
@@ -20,14 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from patchhub._http import ConnectionLost, Transport
-from patchhub._progress import progress_bar
+from patchhub._progress import progress_bar, waiting
 from patchhub.cache import BlobCache
 from patchhub.download import file_sha256
-from patchhub.errors import ConflictError, NotFoundError
+from patchhub.errors import ConflictError, NotFoundError, NotSafetensorsError
 from patchhub.resources.models import model_path
 from patchhub.resources.uploads import Uploads
 from patchhub.types import Artifact, Upload
 
+log = logging.getLogger("patchhub")
 METADATA_HEADER = "X-Patchhub-Metadata"
 STREAM_CHUNK_BYTES = 1 << 20
 CLOCK_SKEW_S = 300  # tolerated difference between our clock and the service's when matching an upload
@@ -99,22 +102,57 @@ def local_file(
     source: str | os.PathLike[str] | bytes | None,
     state_dict: Mapping[str, Any] | None,
     file_metadata: dict[str, str] | None = None,
+    *,
+    progress: bool = False,
 ) -> Iterator[LocalFile]:
-    """Hash what is to be uploaded; a state_dict is first written to a temporary safetensors file."""
+    """Check and hash what is to be uploaded; a state_dict is first written to a temporary safetensors file."""
     if (source is None) == (state_dict is None):
         raise ValueError("give exactly one of a path or bytes, or state_dict=")
     if isinstance(source, bytes):
+        check_safetensors(source[:PREFIX_BYTES], "the bytes given")
         yield LocalFile(len(source), hashlib.sha256(source).hexdigest(), data=source)
         return
     if source is not None:
         path = Path(source)
-        yield LocalFile(path.stat().st_size, file_sha256(path), path=path)
+        yield _hashed(path, path, progress)
         return
     assert state_dict is not None
     with tempfile.TemporaryDirectory(prefix="patchhub-") as tmp:
         path = Path(tmp) / "state_dict.safetensors"
         write_state_dict(state_dict, path, file_metadata)
-        yield LocalFile(path.stat().st_size, file_sha256(path), path=path)
+        yield _hashed(path, Path("state_dict"), progress)
+
+
+def _hashed(path: Path, label: Path, progress: bool) -> LocalFile:
+    with open(path, "rb") as handle:
+        check_safetensors(handle.read(PREFIX_BYTES), str(label))
+    size = path.stat().st_size
+    with progress_bar(size, f"hash {label.name}", enabled=progress) as bar:
+        return LocalFile(size, file_sha256(path, bar.update), path=path)
+
+
+PREFIX_BYTES = 16
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default format: a zip holding a pickle
+_PICKLE_PROTOCOL = 0x80  # pickle protocol 2+ (torch.save with _use_new_zipfile_serialization=False, pickle.dump)
+
+
+def check_safetensors(prefix: bytes, name: str) -> None:
+    """Refuse, before anything is sent, a file that is plainly not safetensors, saying what it is instead.
+
+    A safetensors file starts with the header's length (8 bytes, little-endian) and then the JSON header.
+    The service checks the whole file; this only turns the common mistakes into a sentence about the fix.
+    """
+    if prefix.startswith(_ZIP_MAGIC) or prefix[:1] == bytes([_PICKLE_PROTOCOL]):
+        raise NotSafetensorsError(
+            f"{name} is a Python pickle (torch.save / .pt / .pth), not safetensors; the registry never unpickles. "
+            'Convert it: python -c "import torch; from safetensors.torch import save_file; '
+            f"save_file(torch.load('{name}', weights_only=True), 'model.safetensors')\""
+        )
+    if len(prefix) < 9 or prefix[8:9] != b"{":
+        raise NotSafetensorsError(
+            f"{name} is not a safetensors file (it does not start with a header length and a JSON header); "
+            "save weights with safetensors (safetensors.torch.save_file or safetensors.numpy.save_file)"
+        )
 
 
 class ArtifactUploader:
@@ -128,8 +166,20 @@ class ArtifactUploader:
         self.progress = progress
 
     def upload(
-        self, model: str, file: LocalFile, *, kind: str, metadata: dict[str, Any], parents: list[str]
+        self,
+        model: str,
+        file: LocalFile,
+        *,
+        kind: str,
+        metadata: dict[str, Any],
+        parents: list[str],
+        force_new_version: bool = False,
     ) -> Artifact:
+        if not force_new_version:
+            latest = self._latest(model)
+            if latest is not None and latest.sha256 == file.sha256 and latest.kind == kind:
+                log.info("%s already holds these bytes; no new version (force_new_version=True makes one)", latest.ref)
+                return dataclasses.replace(latest, unchanged=True)
         if file.size >= self.options.multipart_threshold:
             return self._resumable(model, file, kind=kind, metadata=metadata, parents=parents)
         return self._single(model, file, kind=kind, metadata=metadata, parents=parents)
@@ -148,7 +198,8 @@ class ArtifactUploader:
 
             def body() -> Iterator[bytes]:
                 bar.reset(total=file.size)
-                return file.chunks(bar.update)
+                yield from file.chunks(bar.update)
+                bar.set_description_str(f"upload {model}: stored, the service is verifying", refresh=True)
 
             def send() -> Any:
                 return self.transport.request_json(
@@ -172,10 +223,15 @@ class ArtifactUploader:
                 data = send()
         return Artifact.from_json(data)
 
-    def _landed_version(self, model: str, sha256: str, started: float) -> Artifact | None:
+    def _latest(self, model: str) -> Artifact | None:
         try:
-            latest = Artifact.from_json(self.transport.request_json("GET", f"{model_path(model)}/artifacts/latest"))
-        except NotFoundError:
+            return Artifact.from_json(self.transport.request_json("GET", f"{model_path(model)}/artifacts/latest"))
+        except NotFoundError:  # no version yet (or no such model: the upload itself then says so)
+            return None
+
+    def _landed_version(self, model: str, sha256: str, started: float) -> Artifact | None:
+        latest = self._latest(model)
+        if latest is None:
             return None
         recent = latest.created_at is not None and latest.created_at.timestamp() >= started - CLOCK_SKEW_S
         return latest if latest.sha256 == sha256 and recent else None
@@ -200,7 +256,8 @@ class ArtifactUploader:
                 if have is None or have.size != len(data) or have.sha256 != hashlib.sha256(data).hexdigest():
                     self.uploads.put_part(upload.id, number, data)
                 bar.update(len(data))
-        artifact = self._complete(upload.id, file.sha256)
+        with waiting(f"upload {model}: the service is joining and verifying the parts", enabled=self.progress):
+            artifact = self._complete(upload.id, file.sha256)
         self.cache.forget_upload(key)
         return artifact
 

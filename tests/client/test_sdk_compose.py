@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -165,9 +166,13 @@ def test_cli_compose_writes_the_file(
     expected = make_client().compose(published["base"], [(published["exact"], -0.25)])
     assert out.read_bytes() == expected.read_bytes()
 
-    with pytest.raises(SystemExit):  # a usage error: a patch needs its '+'
-        main(["compose", published["base"], f"{published['exact']}*0.5"])
-    assert "+REF or +REF*SCALE" in capsys.readouterr().err
+    folder = tmp_path / "composed"  # does not exist: the trailing slash makes it a folder, as with cp
+    code = main(["compose", published["base"], f"+{published['exact']}*-0.25", "-o", f"{folder}/", "--json"])
+    written = Path(json.loads(capsys.readouterr().out)["path"])
+    assert code == 0 and written.parent == folder and written.read_bytes() == expected.read_bytes()
+
+    code = main(["compose", published["base"], f"{published['exact']}*0.5"])  # a patch needs its '+'
+    assert code == 2 and "+REF or +REF*SCALE" in capsys.readouterr().err
 
 
 def test_parse_patch_syntax() -> None:

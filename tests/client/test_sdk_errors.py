@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 
 import pytest
@@ -43,8 +44,8 @@ def test_service_errors_are_typed(
     assert denied.value.status_code == 403 and "write" in denied.value.detail
     assert reader.models.get(model_id).id == model_id  # reading is allowed
 
-    with pytest.raises(InvalidError) as invalid:
-        client.artifacts.upload(model_id, b"this is not a safetensors file")
+    with pytest.raises(InvalidError) as invalid:  # a header longer than the file: the service refuses it
+        client.artifacts.upload(model_id, struct.pack("<Q", 100) + b"{}")
     assert invalid.value.status_code == 422
     assert isinstance(invalid.value, PatchhubError)
     assert client.models.get(model_id).latest_version is None  # nothing stored by the failed requests

@@ -18,7 +18,6 @@ from patchhub import (
     JobTimeoutError,
     RetryPolicy,
 )
-from patchhub.sse import ServerSentEvent, parse_event_stream
 from tests.client.conftest import RecordingTransport
 from tests.fixtures.safetensors_files import tiny_model_bytes
 from tests.fixtures.services import LiveServer, NamespaceAccess
@@ -157,13 +156,21 @@ def test_wait_logs_events_polling_fallback_and_failure(
     assert events[-1].type == "end" and events[-1].status == "succeeded"
     assert events[-2].job is not None and events[-2].job.status == "succeeded"
 
-    # The event stream breaks after a few bytes: wait goes on by polling.
-    transport = RecordingTransport(cut=lambda r: 40 if r.url.path.endswith("/events") else None)
-    cut_client = jobs_client(http_client=httpx.Client(transport=transport))
+    # The first event stream breaks after its first event: wait reconnects, resuming after the last log line
+    # it saw (Last-Event-ID), and never polls the job or its logs.
     second = client.jobs.submit("evaluate", ns, evaluate_params(checkpoint))
-    assert cut_client.jobs.wait(second.id, timeout=120, poll_interval=0.2).status == "succeeded"
-    assert transport.paths("GET").count(f"/v1/jobs/{second.id}/events") == 1
-    assert transport.paths("GET").count(f"/v1/jobs/{second.id}") >= 1
+    first_stream = f"/v1/jobs/{second.id}/events"
+    cuts = iter([1])  # bytes before the cut, for the first stream only
+    transport = RecordingTransport(cut=lambda r: next(cuts, None) if r.url.path == first_stream else None)
+    cut_client = jobs_client(http_client=httpx.Client(transport=transport))
+    assert cut_client.jobs.wait(second.id, timeout=120).status == "succeeded"
+    streams = [r for r in transport.requests if r.url.path == first_stream]
+    assert len(streams) == 2 and "Last-Event-ID" not in streams[0].headers
+    assert transport.paths("GET").count(f"/v1/jobs/{second.id}") == 0
+    assert not [p for p in transport.paths("GET") if p.endswith("/logs")]
+    second_lines = client.jobs.logs(second.id)
+    resumed = list(client.jobs.events(second.id, after_log=second_lines[0].id))  # what a reconnect receives
+    assert [e.line for e in resumed if e.type == "log"] == second_lines[1:] and resumed[-1].type == "end"
 
     # Weights that do not fit the architecture: the job fails and wait says why.
     client.models.create(f"{ns}/misfit", arch="resnet20")
@@ -172,11 +179,3 @@ def test_wait_logs_events_polling_fallback_and_failure(
     with pytest.raises(JobFailedError, match="do not fit the architecture") as caught:
         client.jobs.wait(failing.id, timeout=120)
     assert caught.value.job.status == "failed"
-
-
-def test_event_stream_parsing_follows_the_sse_rules() -> None:
-    lines = [": keep-alive", "event: log", 'data: {"a":', "data: 1}", "", "data: plain", "id: 7", "", "event: end", ""]
-    assert list(parse_event_stream(lines)) == [
-        ServerSentEvent("log", '{"a":\n1}'),
-        ServerSentEvent("message", "plain"),  # an event with no data is never dispatched
-    ]

@@ -108,6 +108,8 @@ def test_a_lost_upload_answer_is_not_resent_when_the_version_landed(tmp_path: Pa
         if request.method == "PUT":
             raise httpx.ReadError("connection closed before the response")
         assert request.url.path == "/v1/models/team/net/artifacts/latest"
+        if not any(r.method == "PUT" for r in script.calls):  # before the upload: the model is empty
+            return error(404, "not_found")
         return httpx.Response(200, json=artifact_json(sha, len(data)))
 
     script = Script(handler)
@@ -125,6 +127,8 @@ def test_an_upload_that_never_reached_the_service_is_resent_from_the_start(tmp_p
     bodies: list[bytes] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # the model has no version yet
+            return error(404, "not_found")
         bodies.append(request.read())
         if len(bodies) == 1:
             raise httpx.ConnectError("refused")

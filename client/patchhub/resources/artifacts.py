@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import builtins
 import os
-import shutil
 from collections import deque
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from patchhub._output import copy_out
 from patchhub.download import fetch_to_cache
 from patchhub.refs import parse_ref
 from patchhub.resources._base import Resource, segment
@@ -32,20 +32,33 @@ class Artifacts(Resource):
         metadata: dict[str, Any] | None = None,
         parents: list[ArtifactLike] | None = None,
         file_metadata: dict[str, str] | None = None,
+        force_new_version: bool = False,
     ) -> Artifact:
         """Upload a safetensors file (a path or bytes) or a ``state_dict`` as the model's next version.
 
         ``state_dict`` holds torch tensors or numpy arrays and is saved as safetensors (with
         ``file_metadata`` as its ``__metadata__``). The file is hashed first and the service checks the
         sha256. Big files go through the resumable API (see ``Client(multipart_threshold=...)``).
+
+        Bytes identical to the model's latest version (same sha256 and kind) are not uploaded again: that
+        version is returned with ``unchanged=True`` and ``latest`` stays where it is, so rerunning a script
+        is a no-op. ``force_new_version=True`` makes a new version anyway. A file that is not safetensors
+        (a torch ``.pt`` pickle, say) raises ``NotSafetensorsError`` before anything is sent.
         """
         client = self._client
         parent_ids = [self.resolve(p).id for p in parents or []]
         uploader = ArtifactUploader(
             self._transport, client.uploads, client.cache, client.upload_options, progress=client.progress
         )
-        with local_file(source, state_dict, file_metadata) as file:
-            return uploader.upload(model, file, kind=kind, metadata=metadata or {}, parents=parent_ids)
+        with local_file(source, state_dict, file_metadata, progress=client.progress) as file:
+            return uploader.upload(
+                model,
+                file,
+                kind=kind,
+                metadata=metadata or {},
+                parents=parent_ids,
+                force_new_version=force_new_version,
+            )
 
     def resolve(self, ref: ArtifactLike) -> Artifact:
         """The artifact a reference points at now (an alias or ``latest`` may move later)."""
@@ -70,19 +83,15 @@ class Artifacts(Resource):
     def download(self, ref: ArtifactLike, path: str | os.PathLike[str] | None = None) -> Path:
         """The artifact's file, fetched into the cache once (resumed, verified); copied to ``path`` if given.
 
-        With no ``path`` the cached file itself is returned: treat it as read-only. A ``path`` that is
-        a directory receives ``<name>-v<version>.safetensors``.
+        With no ``path`` the cached file itself is returned: treat it as read-only. As with ``cp``, a
+        ``path`` that is a directory, or ends with ``/`` (the directory is then created), receives
+        ``<name>-v<version>.safetensors``; any other ``path`` is the file's name.
         """
         artifact = self.resolve(ref)
         cached = fetch_to_cache(self._transport, self._client.cache, artifact, progress=self._client.progress)
         if path is None:
             return cached
-        target = Path(path)
-        if target.is_dir():
-            target = target / f"{artifact.model.split('/')[1]}-v{artifact.version}.safetensors"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cached, target)
-        return target
+        return copy_out(cached, path, f"{artifact.model.split('/')[1]}-v{artifact.version}.safetensors")
 
     def load(self, ref: ArtifactLike, *, framework: Framework = "numpy") -> dict[str, Any]:
         """The artifact's tensors as numpy arrays (default) or torch tensors, via the cache."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from patchhub.errors import ConflictError
 from patchhub.refs import split_model_id
 from patchhub.resources._base import Resource, segment
 from patchhub.types import Model
@@ -23,8 +24,13 @@ class Models(Resource):
         arch_config: dict[str, Any] | None = None,
         description: str = "",
         tags: list[str] | None = None,
+        exist_ok: bool = False,
     ) -> Model:
-        """Create ``"namespace/name"`` with its architecture (a model-zoo name and its config)."""
+        """Create ``"namespace/name"`` with its architecture (a model-zoo name and its config).
+
+        With ``exist_ok=True`` an existing model of the same architecture is returned as it is (its
+        description and tags are not changed); one with another architecture is still a ``ConflictError``.
+        """
         namespace, name = split_model_id(model)
         body = {
             "namespace": namespace,
@@ -34,7 +40,19 @@ class Models(Resource):
             "description": description,
             "tags": tags or [],
         }
-        return Model.from_json(self._transport.request_json("POST", "/v1/models", json=body))
+        try:
+            return Model.from_json(self._transport.request_json("POST", "/v1/models", json=body))
+        except ConflictError as exc:
+            if not exist_ok:
+                exc.hint = f"pass exist_ok=True (CLI: --exist-ok) to use the existing {model}"
+                raise
+            existing = self.get(model)
+            if existing.arch != arch or (arch_config is not None and existing.arch_config != arch_config):
+                exc.hint = (
+                    f"{model} exists with arch {existing.arch} {existing.arch_config}, not {arch} {arch_config or {}}"
+                )
+                raise
+            return existing
 
     def get(self, model: str) -> Model:
         return Model.from_json(self._transport.request_json("GET", model_path(model)))

@@ -1,0 +1,5 @@
+import sys
+
+from patchhub.cli import main
+
+sys.exit(main())
