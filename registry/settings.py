@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     max_json_depth: int = 32
 
     # Upload limits (safetensors parsing is defensive; see client/patchhub/safetensors_format.py).
-    max_header_bytes: int = 100 * 1024 * 1024
+    max_header_bytes: int = 16 * 1024 * 1024  # the JSON header; 100,000 tensors with long names fit
     max_tensors: int = 100_000
     max_upload_bytes: int = 1024**4
     upload_session_ttl_hours: int = 24

@@ -4,19 +4,21 @@ A safetensors file is ``u64 little-endian header length N`` + ``N bytes of JSON`
 JSON maps tensor names to ``{"dtype", "shape", "data_offsets": [start, end]}`` (offsets relative to the
 data section) plus an optional ``__metadata__`` string-to-string map.
 
-Everything here is defensive: uploads are untrusted. Limits bound the header size and tensor count, every
+Everything here is defensive: uploads are untrusted. The header is parsed as a stream (``_header_stream``),
+so its limits (header size, tensor count, nesting, name length) hold while it is read, every
 offset must lie inside the file, tensors must tile the data section exactly (no overlaps, no holes, no
 trailing bytes), dtypes must be known and sizes must match shapes. Nothing is ever unpickled.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
+
+from patchhub._header_stream import HeaderShapeError, HeaderStream
 
 DTYPE_SIZES: Mapping[str, int] = {
     "BOOL": 1,
@@ -120,16 +122,22 @@ def header_length(prefix: bytes, limits: HeaderLimits = DEFAULT_LIMITS) -> int:
 
 def parse_header(header_json: bytes, limits: HeaderLimits = DEFAULT_LIMITS) -> SafetensorsHeader:
     """Parse and validate the JSON header (without the 8-byte prefix)."""
+    stream = HeaderStream(limits)
+    _shape_checked(stream.feed, header_json)
+    return _finish_header(stream, len(header_json), limits)
+
+
+def _shape_checked(step: Any, *args: Any) -> None:
     try:
-        raw = json.loads(header_json.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SafetensorsError(f"safetensors header is not valid UTF-8 JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise SafetensorsError("safetensors header must be a JSON object")
-    metadata = _parse_metadata(raw.pop(METADATA_KEY, None), limits)
-    if len(raw) > limits.max_tensors:
-        raise SafetensorsError(f"file holds {len(raw)} tensors, over the limit of {limits.max_tensors}")
-    tensors = [_parse_tensor(name, entry, limits) for name, entry in raw.items()]
+        step(*args)
+    except HeaderShapeError as exc:
+        raise SafetensorsError(f"safetensors header {exc}") from None
+
+
+def _finish_header(stream: HeaderStream, header_size: int, limits: HeaderLimits) -> SafetensorsHeader:
+    _shape_checked(stream.finish)
+    metadata = stream.metadata or {}
+    tensors = [_parse_tensor(name, entry, limits) for name, entry in stream.entries.items()]
     tensors.sort(key=lambda t: (t.start, t.end))
     position = 0
     for tensor in tensors:
@@ -137,17 +145,7 @@ def parse_header(header_json: bytes, limits: HeaderLimits = DEFAULT_LIMITS) -> S
             kind = "overlaps the previous tensor" if tensor.start < position else "leaves a gap before it"
             raise SafetensorsError(f"tensor {tensor.name!r} at offset {tensor.start} {kind}")
         position = tensor.end
-    return SafetensorsHeader(header_size=len(header_json), tensors={t.name: t for t in tensors}, metadata=metadata)
-
-
-def _parse_metadata(value: object, limits: HeaderLimits) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise SafetensorsError("__metadata__ must map strings to strings")
-    if sum(len(k) + len(v) for k, v in value.items()) > limits.max_metadata_bytes:
-        raise SafetensorsError(f"__metadata__ is larger than {limits.max_metadata_bytes} bytes")
-    return dict(value)
+    return SafetensorsHeader(header_size=header_size, tensors={t.name: t for t in tensors}, metadata=metadata)
 
 
 def _parse_tensor(name: str, entry: object, limits: HeaderLimits) -> TensorInfo:
@@ -203,7 +201,10 @@ class StreamValidator:
 
     def __init__(self, limits: HeaderLimits = DEFAULT_LIMITS) -> None:
         self._limits = limits
-        self._head = bytearray()
+        self._head = bytearray()  # the 8-byte length prefix while it arrives
+        self._header_length: int | None = None
+        self._header_stream = HeaderStream(limits)
+        self._header_fed = 0
         self._header: SafetensorsHeader | None = None
         self._seen = 0
 
@@ -219,17 +220,24 @@ class StreamValidator:
             raise SafetensorsError(f"file continues past the {self._header.total_size} bytes its header describes")
 
     def _collect_header(self, chunk: bytes | memoryview) -> None:
-        self._head += chunk
-        if len(self._head) < HEADER_PREFIX_SIZE:
-            return
-        needed = HEADER_PREFIX_SIZE + header_length(bytes(self._head[:HEADER_PREFIX_SIZE]), self._limits)
-        if len(self._head) >= needed:
-            self._header = parse_header(bytes(self._head[HEADER_PREFIX_SIZE:needed]), self._limits)
-            self._head = bytearray()
+        """Header bytes go to the streamed parser as they arrive; only the 8-byte prefix is buffered."""
+        view = memoryview(chunk)
+        if self._header_length is None:
+            take = HEADER_PREFIX_SIZE - len(self._head)
+            self._head += view[:take]
+            view = view[take:]
+            if len(self._head) < HEADER_PREFIX_SIZE:
+                return
+            self._header_length = header_length(bytes(self._head), self._limits)
+        piece = view[: self._header_length - self._header_fed]
+        _shape_checked(self._header_stream.feed, piece)
+        self._header_fed += len(piece)
+        if self._header_fed == self._header_length:
+            self._header = _finish_header(self._header_stream, self._header_length, self._limits)
 
     def finish(self) -> SafetensorsHeader:
         if self._header is None:
-            if len(self._head) < HEADER_PREFIX_SIZE:
+            if self._header_length is None:
                 raise SafetensorsError("file is shorter than the 8-byte safetensors header length")
             raise SafetensorsError("file ends inside the safetensors header")
         if self._seen != self._header.total_size:

@@ -84,7 +84,7 @@ def test_hostile_files_are_rejected_with_a_reason(case: str) -> None:
 def test_tensor_count_and_header_size_limits() -> None:
     tensors = {f"t{i}": np.zeros(1, dtype=np.uint8) for i in range(20)}
     data = save(tensors)
-    with pytest.raises(SafetensorsError, match="over the limit of 10"):
+    with pytest.raises(SafetensorsError, match="limit of 10"):
         _stream_validate(data, 1024, HeaderLimits(max_tensors=10))
     with pytest.raises(SafetensorsError, match="over the limit of 64"):
         _stream_validate(data, 1024, HeaderLimits(max_header_bytes=64))
@@ -96,3 +96,35 @@ def test_validator_stops_reading_past_the_declared_end_early() -> None:
     validator.feed(data)
     with pytest.raises(SafetensorsError, match="continues past"):
         validator.feed(b"more bytes that would otherwise be stored")
+
+
+def test_limits_hold_while_the_header_streams_in() -> None:
+    entries = b",".join(b'"t%d":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}' % i for i in range(50_000))
+    header = b"{" + entries + b"}"
+    data = struct.pack("<Q", len(header)) + header
+    validator = StreamValidator(HeaderLimits(max_tensors=10))
+    fed = 0
+    with pytest.raises(SafetensorsError, match="limit of 10"):
+        for start in range(0, len(data), 1024):
+            fed = start
+            validator.feed(data[start : start + 1024])
+    assert fed < 4096  # refused at the 11th tensor, not after reading the whole header
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (b'{"a":{"dtype":' + b"[" * 5000 + b"]" * 5000 + b"}}", "nests deeper"),
+        (b'{"a":{"dtype":"U8","shape":[[1]],"data_offsets":[0,1]}}', "nests deeper"),
+        (b'{"__metadata__":{"k":{"x":"y"}}}', "__metadata__"),
+        (
+            b'{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}',
+            "twice",
+        ),
+        (b'{"a":{"dtype":"U8","shape":' + b"[" + b"1," * 100 + b"1]" + b',"data_offsets":[0,1]}}', "more than 64"),
+        (b'{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}} {}', "UTF-8 JSON"),
+    ],
+)
+def test_headers_shaped_unlike_safetensors_are_refused(header: bytes, reason: str) -> None:
+    with pytest.raises(SafetensorsError, match=reason):
+        _stream_validate(struct.pack("<Q", len(header)) + header + b"\0\0", 7)
