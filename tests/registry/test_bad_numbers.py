@@ -89,3 +89,17 @@ def test_ranges_with_numbers_past_any_file(live_server: LiveServer, namespace: N
         assert suffix.status_code == 206 and suffix.content == data
         past = client.get(path, headers={"Range": f"bytes={DIGITS_5000}-"})
         assert_error(past, 416)
+
+
+@pytest.mark.parametrize("alias", ["3", "v2", "V10", "007"])
+def test_alias_names_that_read_as_versions_are_refused(
+    live_server: LiveServer, namespace: NamespaceAccess, alias: str
+) -> None:
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name)
+        upload(client, namespace.name, tiny_model_bytes(seed=5)).raise_for_status()
+        answer = client.put(f"/v1/models/{namespace.name}/net/aliases/{alias}", json={"version": 1})
+        assert_error(answer, 422)
+        assert "version" in answer.json()["detail"]
+        assert [a["alias"] for a in client.get(f"/v1/models/{namespace.name}/net/aliases").json()] == ["latest"]
+        assert client.put(f"/v1/models/{namespace.name}/net/aliases/v2-rc", json={"version": 1}).status_code == 200

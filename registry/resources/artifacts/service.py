@@ -174,6 +174,8 @@ def set_alias(session: Session, model: Model, alias: str, artifact: Artifact) ->
     check_name(alias, "alias")
     if alias == LATEST:
         raise Invalid("'latest' follows the newest version automatically and cannot be moved")
+    if looks_like_version(alias):
+        raise Invalid(f"alias {alias!r} reads as a version number; choose a name that does not")
     if artifact.model_id != model.id:
         raise Invalid("an alias can only point at an artifact of its own model")
     _point_alias(session, model, alias, artifact)
