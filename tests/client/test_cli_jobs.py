@@ -52,6 +52,12 @@ def test_submit_show_ls_cancel_wait_and_logs(
 
     code, out, _ = run(capsys, "jobs", "show", job["id"])
     assert out.startswith(f"{job['id']} evaluate queued 0%") and '"image_size": 8' in out
+    code, out, err = run(capsys, "jobs", "show", job["id"][:8])  # the short id the progress bar prints
+    assert code == 0 and out.startswith(f"{job['id']} evaluate queued 0%"), err
+    code, out, err = run(capsys, "jobs", "show", "0000ffff")
+    assert code == 1 and "no job visible to this token has an id starting with '0000ffff'" in err
+    code, out, err = run(capsys, "jobs", "show", "c9a")
+    assert code == 1 and "too short" in err
     code, out, _ = run(capsys, "jobs", "ls", "--namespace", ns, "--status", "queued")
     rows = out.splitlines()
     assert rows[0].split()[:4] == ["ID", "KIND", "NAMESPACE", "STATUS"]

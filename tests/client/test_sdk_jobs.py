@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from patchhub import (
     JobCancelledError,
     JobFailedError,
     JobTimeoutError,
+    PatchhubError,
     RetryPolicy,
 )
 from tests.client.conftest import RecordingTransport
@@ -129,7 +131,7 @@ def test_cancel_a_queued_job(jobs_client: JobsClientFactory, jobs_namespace: Nam
     assert [j.id for j in client.jobs.list(namespace=jobs_namespace.name, status="cancelled")] == [job.id]
 
 
-def test_wait_logs_events_polling_fallback_and_failure(
+def test_wait_logs_events_reconnect_and_failure(
     jobs_client: JobsClientFactory,
     jobs_namespace: NamespaceAccess,
     checkpoint: str,
@@ -179,3 +181,40 @@ def test_wait_logs_events_polling_fallback_and_failure(
     with pytest.raises(JobFailedError, match="do not fit the architecture") as caught:
         client.jobs.wait(failing.id, timeout=120)
     assert caught.value.job.status == "failed"
+
+
+def test_a_quiet_job_keeps_one_stream_open_past_the_read_timeout(
+    jobs_client: JobsClientFactory,
+    jobs_server: LiveServer,
+    jobs_namespace: NamespaceAccess,
+    checkpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No worker runs: the job sits queued, saying nothing, for longer than the client's read timeout. The
+    service's keep-alives hold the one stream open, and wait neither reconnects nor polls."""
+    monkeypatch.setattr(jobs_server.runtime.settings, "job_event_keepalive_seconds", 0.2)
+    transport = RecordingTransport()
+    client = jobs_client(http_client=httpx.Client(transport=transport, timeout=httpx.Timeout(1.0)))
+    job = client.jobs.submit("evaluate", jobs_namespace.name, evaluate_params(checkpoint))
+    quiet_seconds = 2.5
+    canceller = threading.Timer(quiet_seconds, lambda: jobs_client().jobs.cancel(job.id))
+    canceller.start()
+    started = time.monotonic()
+    with pytest.raises(JobCancelledError):
+        client.jobs.wait(job.id[:8], timeout=30)
+    canceller.join()
+    assert time.monotonic() - started >= quiet_seconds
+    assert transport.paths("GET") == ["/v1/jobs", f"/v1/jobs/{job.id}/events"]  # the short id, then one stream
+
+
+def test_an_ambiguous_short_id_says_which_jobs_it_matches(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["id_prefix"] == "c9ab"
+        items = [{"id": "c9ab" + "0" * 28}, {"id": "c9ab" + "1" * 28}]
+        return httpx.Response(200, json={"items": items, "next_page_token": None})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    client = Client("http://registry.test", token="t", progress=False, cache_dir=tmp_path, http_client=http)
+    with pytest.raises(PatchhubError, match=r"'c9ab' is ambiguous: it starts c9ab0+, c9ab1+; give more") as caught:
+        client.jobs.get("C9AB")
+    assert caught.value.status_code == 400
