@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from patchhub.cli import main
@@ -48,3 +50,24 @@ def test_report_renders_robustness_and_widths(
     layer = next(line for line in out.splitlines() if line.startswith("layer1.0"))
     assert "4/16" in layer and "25%" in layer and "######" in layer
     assert "FLOPs 0.410 of dense (target 0.403)" in out
+
+
+def test_report_of_a_trained_checkpoint_shows_its_validation_metrics(
+    live_server: LiveServer, namespace: NamespaceAccess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metadata = {"arch": "resnet20", "dataset": "builtin:digits", "metrics": {"val_top1": 0.9312, "train_loss": 0.2}}
+    with live_server.client(namespace.write_token) as client:
+        client.post("/v1/models", json={"namespace": namespace.name, "name": "trained", "arch": "resnet20"})
+        client.put(
+            f"/v1/models/{namespace.name}/trained/artifacts",
+            params={"kind": "checkpoint"},
+            headers={"X-Patchhub-Metadata": json.dumps(metadata)},
+            content=tiny_model_bytes(seed=3),
+        ).raise_for_status()
+    code = main(["report", f"{namespace.name}/trained", "--url", live_server.url, "--token", namespace.read_token])
+    out = capsys.readouterr().out
+    assert code == 0 and "no evaluations" not in out
+    rows = [line.split() for line in out.splitlines()]
+    assert ["val_top1", "0.9312"] in rows and ["train_loss", "0.2000"] in rows
+    assert rows.index(["val_top1", "0.9312"]) < rows.index(["train_loss", "0.2000"])  # validation first
+    assert "trained on builtin:digits" in out
