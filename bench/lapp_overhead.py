@@ -52,7 +52,7 @@ def main() -> None:
 
     lapp = create_model("resnet20")
     costs = ChannelCostModel.measure(lapp, block_paths(lapp), example)
-    blocks = install_lapp_blocks(lapp, bypass=True, temperature=0.5)
+    blocks = install_lapp_blocks(lapp, folded_bypass=True, temperature=0.5)
     thresholds = [b.gate.threshold for b in blocks.values()]
     ids = {id(t) for t in thresholds}
     lapp_optimizer = torch.optim.SGD([p for p in lapp.parameters() if id(p) not in ids], lr=0.01, momentum=0.9)

@@ -10,7 +10,8 @@ nothing. Each .safetensors file holds ``images`` uint8 [N, 3, 32, 32] and ``labe
 
 Writes the pruned weights (safetensors, with arch and arch_config JSON in the metadata) and prints
 one JSON line per epoch, then a summary line (accuracy, MACs ratio, per-block kept channels).
-Add ``--no-bypass`` for the ablation and ``--dense`` to train the unpruned baseline the same way.
+Add ``--bypass folded`` or ``--bypass none`` for the ablations and ``--dense`` to train the unpruned baseline
+the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from safetensors.torch import load_file, save_file
 
 from workers.data.dataset import ImageDataset
 from workers.lapp import LappSettings, evaluate, pad_crop_flip, prune, train_dense
+from workers.lapp.prunable import BYPASS_KINDS
 from workers.models import create_model
 
 
@@ -44,7 +46,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--no-bypass", action="store_true")
+    parser.add_argument("--bypass", choices=BYPASS_KINDS, default="depthwise")
     parser.add_argument("--dense", action="store_true", help="train the unpruned network as the baseline")
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
@@ -58,7 +60,7 @@ def main() -> None:
         train_dense(model, train, args.epochs, seed=args.seed, lr=args.lr, batch_size=args.batch_size, augment=augment)
         print(json.dumps({"dense_accuracy": evaluate(model, test), "seconds": round(time.time() - start)}))
         return
-    settings = LappSettings(bypass=not args.no_bypass, lr=args.lr, batch_size=args.batch_size, device=args.device)
+    settings = LappSettings(bypass=args.bypass, lr=args.lr, batch_size=args.batch_size, device=args.device)
     result = prune(
         args.arch,
         train,

@@ -4,10 +4,12 @@ With residual widths fixed, a block's conv1 and conv2 MACs are each linear in it
 
     MACs(widths) = fixed + sum_b widths_b * per_channel_b
 
-where ``fixed`` covers the stem, shortcuts and classifier, and per_channel_b = (conv1 + conv2 MACs of
-block b) / its full width. The coefficients come from the shared counter (workers.models.flops) run
-once on the dense network, so this is the very number that counter reports for the extracted model.
-Bypass convs are not counted: they are folded away at extraction.
+where ``fixed`` covers the stem, shortcuts, classifier and the ungated bypasses (which stay in the pruned
+network), and per_channel_b = (conv1 + conv2 MACs of block b) / its full width. The coefficients come
+from the shared counter (workers.models.flops) run once on the dense network, so this is the very number
+that counter reports for the extracted model. Ratios are taken against ``dense_macs``: by default the
+measured network's own MACs; LAPP passes the plain network's (no bypass), so a bypass spends budget.
+The ``folded`` ablation's convs are not counted: they fold away at extraction.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from workers.models.flops import count_costs
 
 @dataclass(frozen=True)
 class ChannelCostModel:
-    dense_macs: int  # MACs of the unpruned network at the example input
+    dense_macs: int  # MACs ratios are relative to: the unpruned (plain, unless given) network's
     fixed_macs: int  # MACs that do not depend on any prunable width
     per_channel_macs: tuple[float, ...]  # MACs of one inner channel of each block, in block order
     full_widths: tuple[int, ...]  # unpruned inner width of each block
 
     @classmethod
-    def measure(cls, model: nn.Module, block_paths: Sequence[str], example_input: torch.Tensor) -> ChannelCostModel:
+    def measure(
+        cls, model: nn.Module, block_paths: Sequence[str], example_input: torch.Tensor, dense_macs: int | None = None
+    ) -> ChannelCostModel:
         report = count_costs(model, example_input)
         by_layer = report.macs_by_layer()
         per_channel: list[float] = []
@@ -43,7 +47,8 @@ class ChannelCostModel:
             per_channel.append(block_macs / width)
             widths.append(width)
             prunable += block_macs
-        return cls(report.macs, report.macs - prunable, tuple(per_channel), tuple(widths))
+        reference = report.macs if dense_macs is None else dense_macs
+        return cls(reference, report.macs - prunable, tuple(per_channel), tuple(widths))
 
     def macs(self, widths: Sequence[float] | torch.Tensor) -> torch.Tensor:
         """MACs for (possibly fractional, differentiable) inner widths, as a scalar tensor."""

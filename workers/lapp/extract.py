@@ -1,14 +1,17 @@
 """Freezing the learned masks at the FLOPs target, and physically removing pruned channels.
 
-Calibration: the thresholds learn *which* channels and *how many per layer*, but the hard masks at
-the end of the pruning epochs land near, not on, the target. ``calibrate_keep`` closes the gap
-greedily: while over the target it drops the kept channel closest to its layer's threshold; while
-under it, it re-admits the pruned channel closest to its threshold if that still fits. Every block
-keeps at least one channel, so the network stays connected.
+Calibration: the thresholds learn *which* channels and *how many per layer*; the schedule
+(workers/lapp/schedule.py) retires channels down to the target from above, so at the end of the pruning
+epochs the live network is at or a little over it. ``calibrate_keep`` then drops the live channel
+lowest under (or closest to) its layer's threshold until the target is met. It never re-admits a
+retired channel: a masked channel got no task gradient while masked, and bringing it back would cost
+accuracy at the moment the network is frozen. Every block keeps at least one channel, so the network
+stays connected.
 
-Extraction folds each bypass into its conv (exact in eval mode), slices conv1's outputs, bn1 and
-conv2's inputs to the kept channels, and loads the result into the same zoo family with smaller
-``block_widths``: the extracted model is an ordinary zoo model that trains on like any other.
+Extraction folds each ``folded``-ablation bypass into its conv (exact in eval mode), slices conv1's
+outputs, bn1 and conv2's inputs to the kept channels, copies an ungated bypass as it is, and loads the
+result into the same zoo family with smaller ``block_widths``: the extracted model is an ordinary zoo
+model that trains on like any other.
 """
 
 from __future__ import annotations
@@ -28,26 +31,19 @@ from workers.models.zoo import config_to_json, create_model
 
 @torch.no_grad()
 def calibrate_keep(blocks: Sequence[LappBlock], costs: ChannelCostModel, target_ratio: float) -> list[torch.Tensor]:
-    """Sorted kept channel indices per block, meeting ``target_ratio`` of the dense MACs from below."""
-    margins = [block.gate.margins(block.scores()) for block in blocks]
-    keep = [m > 0 for m in margins]
-    for block_keep, block_margins in zip(keep, margins, strict=True):
-        block_keep[block_margins.argmax()] = True
+    """Sorted kept channel indices per block, a subset of the live channels, meeting ``target_ratio`` of
+    the dense MACs from below (as closely as dropping whole channels allows)."""
+    margins = [block.margins() for block in blocks]
+    keep = [block.alive.clone() for block in blocks]
     budget = target_ratio * costs.dense_macs
     macs = float(costs.macs([int(k.sum()) for k in keep]))
-    candidates = [(margin, b, c) for b, m in enumerate(margins) for c, margin in enumerate(m.tolist())]
-    if macs > budget:  # drop the weakest kept channels (never a block's last one)
-        for _, b, c in sorted(x for x in candidates if keep[x[1]][x[2]]):
-            if macs <= budget:
-                break
-            if int(keep[b].sum()) > 1:
-                keep[b][c] = False
-                macs -= costs.per_channel_macs[b]
-    else:  # re-admit the strongest pruned channels that still fit
-        for _, b, c in sorted((x for x in candidates if not keep[x[1]][x[2]]), reverse=True):
-            if macs + costs.per_channel_macs[b] <= budget:
-                keep[b][c] = True
-                macs += costs.per_channel_macs[b]
+    kept = sorted((margin, b, c) for b, m in enumerate(margins) for c, margin in enumerate(m.tolist()) if keep[b][c])
+    for _, b, c in kept:  # drop the weakest kept channels while over budget (never a block's last one)
+        if macs <= budget:
+            break
+        if int(keep[b].sum()) > 1:
+            keep[b][c] = False
+            macs -= costs.per_channel_macs[b]
     return [torch.nonzero(k).flatten() for k in keep]
 
 
@@ -85,4 +81,6 @@ def _block_state(path: str, block: LappBlock, kept: torch.Tensor) -> dict[str, t
         state[f"{path}.bn1.{name}"] = value if value.ndim == 0 else value[kept]
     state.update({f"{path}.bn2.{name}": value for name, value in bn2_state.items()})
     state.update({f"{path}.shortcut.{name}": value for name, value in block.shortcut.state_dict().items()})
+    if block.bypass is not None:
+        state.update({f"{path}.bypass.{name}": value for name, value in block.bypass.state_dict().items()})
     return state

@@ -1,18 +1,24 @@
 """LAPP end to end: prune progressively while training from scratch, extract, keep training small.
 
 Schedule of one run of ``epochs`` epochs:
-1. epochs [0, pruning_epochs): the dense network (with bypasses, if enabled) trains with
-   loss = cross-entropy + flops_weight * (MACs(masks) / MACs(dense) - target_t)^2, where target_t
+1. epochs [0, pruning_epochs): the dense network (with its bypasses) trains with
+   loss = cross-entropy + flops_weight * max(0, MACs(masks) / MACs(dense) - target_t)^2, where target_t
    descends linearly from 1 to ``target_flops_ratio`` over the first ``ramp_fraction`` of these
-   epochs and then stays there. Weights follow SGD; the per-layer thresholds follow Adam.
-2. at the end of epoch ``pruning_epochs``: masks freeze at the calibrated target, bypasses fold
-   into their convs and pruned channels are removed (a smaller config of the same zoo family).
+   epochs and then stays there. Before each step, channels under their layer's threshold are retired
+   for good, weakest first, as long as the network stays at or above target_t (workers/lapp/schedule.py):
+   the target is approached from above and nothing comes back. The hinge pushes thresholds up while the
+   network is over target_t. Weights follow SGD; the per-layer thresholds follow Adam.
+2. at the end of epoch ``pruning_epochs``: masks freeze (dropping the weakest kept channels if still
+   over the target, never re-admitting one), ``folded`` bypasses fold into their convs and pruned
+   channels are removed (a smaller config of the same zoo family; ungated bypasses stay).
 3. the remaining epochs train that small network; the learning rate keeps following one cosine
    schedule over the whole run.
+MACs ratios are against the plain dense network (no bypass): an ungated bypass spends budget.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +29,8 @@ from torch import nn
 from workers.data.dataset import ImageDataset
 from workers.lapp.cost_model import ChannelCostModel
 from workers.lapp.extract import calibrate_keep, extract_pruned, freeze_masks
-from workers.lapp.prunable import install_lapp_blocks
+from workers.lapp.prunable import BYPASS_KINDS, NETWORK_BYPASSES, install_lapp_blocks
+from workers.lapp.schedule import TargetSchedule, retire_channels
 from workers.lapp.training import Augment, cosine_lr, evaluate, sgd, steps_per_epoch, train_epoch
 from workers.models.flops import count_costs
 from workers.models.zoo import config_to_json, create_model, model_config
@@ -32,17 +39,20 @@ Progress = Callable[[float, dict[str, Any]], None]  # (fraction of the run done,
 ShouldStop = Callable[[], bool]  # polled before every step; True aborts with PruningStopped
 
 
+THRESHOLD_TRAVEL = 6.0  # standard deviations of a layer's scores a threshold can rise during the ramp
+
+
 class PruningStopped(Exception):
     """Raised when ``should_stop`` asked the run to end early."""
 
 
 @dataclass(frozen=True)
 class LappSettings:
-    bypass: bool = True  # 1x1 conv + BN beside each prunable conv during pruning (folded at extraction)
+    bypass: str = "depthwise"  # one of BYPASS_KINDS (workers/lapp/prunable.py): ungated, folded ablation, none
     temperature: float = 0.5  # sigmoid-surrogate temperature, in standard deviations of a layer's scores
     flops_weight: float = 5.0  # lambda of the squared FLOPs-ratio term
     ramp_fraction: float = 0.6  # share of the pruning epochs over which the target descends from 1
-    threshold_lr: float = 0.05  # Adam step size of the per-layer thresholds
+    threshold_lr: float = 0.05  # Adam step size of the thresholds; at least THRESHOLD_TRAVEL / ramp steps
     lr: float = 0.05  # peak SGD learning rate of the weights (cosine over the whole run)
     weight_decay: float = 5e-4  # SGD weight decay of the weights (not of the thresholds)
     batch_size: int = 64  # examples per step
@@ -61,6 +71,8 @@ class PruneResult:
     dense_params: int  # parameters of the unpruned network
     per_layer_kept: dict[str, tuple[int, int]]  # block path -> (kept inner channels, original width)
     accuracy: float  # top-1 on ``val_data`` at the end of training
+    learned_flops_ratio: float  # MACs ratio of the live masks at the end of the pruning epochs
+    calibration_dropped: int  # channels calibration dropped to meet the target (it never re-admits)
     history: list[dict[str, Any]] = field(default_factory=list)  # one entry of metrics per epoch
 
     @property
@@ -87,15 +99,21 @@ def prune(
     settings = settings or LappSettings()
     if not 1 <= pruning_epochs <= epochs:
         raise ValueError(f"need 1 <= pruning_epochs <= epochs, got {pruning_epochs} and {epochs}")
+    if settings.bypass not in BYPASS_KINDS:
+        raise ValueError(f"bypass must be one of {', '.join(BYPASS_KINDS)}, got {settings.bypass!r}")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     device = torch.device(settings.device)
-    config = model_config(arch, num_classes=train_data.num_classes, in_channels=train_data.channels)
+    network_bypass = settings.bypass if settings.bypass in NETWORK_BYPASSES else "none"
+    plain = model_config(arch, num_classes=train_data.num_classes, in_channels=train_data.channels)
+    config = dataclasses.replace(plain, bypass=network_bypass)
     model = create_model(arch, **config_to_json(config))
     example = torch.zeros(1, train_data.channels, *train_data.image_size)
-    blocks = install_lapp_blocks(model, settings.bypass, settings.temperature)
-    # Costs of the network that will be extracted: bypasses fold away, so measure without them.
-    costs = ChannelCostModel.measure(create_model(arch, **config_to_json(config)), list(blocks), example)
+    blocks = install_lapp_blocks(model, settings.bypass == "folded", settings.temperature)
+    # Costs of the network that will be extracted (its ungated bypasses included, folded ones gone),
+    # relative to the plain dense network.
+    dense_macs = count_costs(create_model(arch, **config_to_json(plain)), example).macs
+    costs = ChannelCostModel.measure(create_model(arch, **config_to_json(config)), list(blocks), example, dense_macs)
     if not costs.min_ratio() <= target_flops_ratio <= 1.0:
         raise ValueError(f"target_flops_ratio must be in [{costs.min_ratio():.4f}, 1] for {arch}")
     model.to(device)
@@ -103,7 +121,7 @@ def prune(
     per_epoch = steps_per_epoch(train_data, settings.batch_size)
     total_steps, pruning_steps = epochs * per_epoch, pruning_epochs * per_epoch
     ramp_steps = max(1, round(settings.ramp_fraction * pruning_steps))
-    schedule = _TargetSchedule(target_flops_ratio, ramp_steps)
+    schedule = TargetSchedule(target_flops_ratio, ramp_steps)
     history: list[dict[str, Any]] = []
 
     def lr_at(step: int) -> float:
@@ -113,16 +131,20 @@ def prune(
         if should_stop is not None and should_stop():
             raise PruningStopped(f"stopped at step {step}")
         schedule.step = step
+        if step < pruning_steps:
+            retire_channels(list(blocks.values()), costs, schedule.target())
 
     def flops_loss() -> torch.Tensor:
         widths = torch.stack([block.mask()[0].sum() for block in blocks.values()]).double()
-        return settings.flops_weight * (costs.ratio(widths) - schedule.target()) ** 2
+        return settings.flops_weight * torch.relu(costs.ratio(widths) - schedule.target()) ** 2
 
     thresholds = [block.gate.threshold for block in blocks.values()]
     threshold_ids = {id(t) for t in thresholds}
     weights = [p for p in model.parameters() if id(p) not in threshold_ids]
     weight_optimizer = sgd(weights, settings.lr, settings.weight_decay)
-    threshold_optimizer = torch.optim.Adam([{"params": thresholds, "scheduled": False}], lr=settings.threshold_lr)
+    # Short runs get a larger step, so thresholds can rise from -3 std through a layer within the ramp.
+    threshold_lr = max(settings.threshold_lr, THRESHOLD_TRAVEL / ramp_steps)
+    threshold_optimizer = torch.optim.Adam([{"params": thresholds, "scheduled": False}], lr=threshold_lr)
 
     step = 0
     for epoch in range(pruning_epochs):
@@ -143,6 +165,8 @@ def prune(
         _report(history, epoch, epochs, metrics, model, val_data, progress)
 
     model.cpu()  # extraction copies weights into a new (CPU) network; the small one then trains on `device`
+    retire_channels(list(blocks.values()), costs, target_flops_ratio)
+    learned = [int(block.alive.sum()) for block in blocks.values()]
     keep = [kept.cpu() for kept in calibrate_keep(list(blocks.values()), costs, target_flops_ratio)]
     freeze_masks(list(blocks.values()), keep)
     small_config, small = extract_pruned(model, arch, config, blocks, keep)
@@ -173,23 +197,15 @@ def prune(
         flops=report.flops,
         params=report.params,
         dense_macs=costs.dense_macs,
-        dense_params=sum(p.numel() for p in create_model(arch, **config_to_json(config)).parameters()),
+        dense_params=sum(p.numel() for p in create_model(arch, **config_to_json(plain)).parameters()),
         per_layer_kept={
             path: (int(k.numel()), block.width) for (path, block), k in zip(blocks.items(), keep, strict=True)
         },
         accuracy=evaluate(small, val_data),
+        learned_flops_ratio=float(costs.ratio(learned)),
+        calibration_dropped=sum(learned) - sum(int(k.numel()) for k in keep),
         history=history,
     )
-
-
-@dataclass
-class _TargetSchedule:
-    final: float  # the user's FLOPs ratio
-    ramp_steps: int  # steps over which the target falls linearly from 1 to ``final``
-    step: int = 0
-
-    def target(self) -> float:
-        return 1.0 - (1.0 - self.final) * min(1.0, self.step / self.ramp_steps)
 
 
 def _report(

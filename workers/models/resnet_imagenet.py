@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workers.models.resnet_cifar import BasicBlock
+from workers.models.resnet_cifar import BasicBlock, check_bypass_kind
 from workers.models.zoo import register_model
 
 
@@ -25,8 +25,10 @@ class ImageNetResNetConfig:
     blocks_per_stage: tuple[int, ...] = (2, 2, 2, 2)  # BasicBlocks in each stage
     stage_widths: tuple[int, ...] = (64, 128, 256, 512)  # residual-stream width per stage (stem = stage 0)
     block_widths: tuple[int, ...] = (64, 64, 128, 128, 256, 256, 512, 512)  # inner width of every block
+    bypass: str = "none"  # LAPP's path around each block's convs: "none", "depthwise" or "pointwise"
 
     def __post_init__(self) -> None:
+        check_bypass_kind(self.bypass)
         if len(self.stage_widths) != len(self.blocks_per_stage):
             raise ValueError("stage_widths and blocks_per_stage need one entry per stage")
         if len(self.block_widths) != sum(self.blocks_per_stage):
@@ -56,7 +58,7 @@ class ImageNetResNet(nn.Module):
             for index in range(count):
                 stride = 2 if stage > 0 and index == 0 else 1
                 shortcut = _projection(in_width, width, stride) if stride != 1 or in_width != width else nn.Identity()
-                blocks.append(BasicBlock(in_width, next(inner), width, stride, shortcut))
+                blocks.append(BasicBlock(in_width, next(inner), width, stride, shortcut, config.bypass))
                 in_width = width
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)

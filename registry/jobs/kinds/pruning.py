@@ -17,7 +17,14 @@ class LappPruneParams(DatasetChoice):
     target_flops_ratio: float = Field(default=0.5, gt=0, le=1, description="FLOPs kept, e.g. 0.403")
     epochs: int = Field(default=10, ge=1, le=1000)
     pruning_epochs: int = Field(default=3, ge=1, description="masks are learned then frozen in these epochs")
-    bypass: bool = Field(default=True, description="the lightweight bypass beside each prunable conv")
+    bypass: Literal["depthwise", "pointwise", "folded", "none"] = Field(
+        default="depthwise",
+        description=(
+            "lightweight bypass around each block's prunable convs: 'depthwise' (3x3) or 'pointwise' (1x1), "
+            "ungated and kept in the pruned network; 'folded' (ablation: 1x1 beside each conv, gated, folded "
+            "away at extraction); 'none'"
+        ),
+    )
     lr: float = Field(default=0.05, gt=0, le=10)
     batch_size: int = Field(default=64, ge=1, le=8192)
     seed: int = 0

@@ -18,7 +18,12 @@ def test_tiny_lapp_run_learns_digits_and_lands_on_the_flops_target(digits) -> No
         "resnet20", train, test, 0.5, epochs=3, pruning_epochs=2, seed=0, progress=lambda f, m: reports.append((f, m))
     )
     assert result.accuracy > 0.5  # chance is 0.1
-    assert result.flops_ratio == pytest.approx(0.5, rel=0.02)
+    # the schedule reaches the target from above; calibration only drops the last channel or two
+    assert 0.49 <= result.flops_ratio <= 0.5 <= result.learned_flops_ratio <= 0.51
+    assert 0 <= result.calibration_dropped <= 3
+    assert result.history[0]["flops_ratio"] > result.history[1]["flops_ratio"]
+    assert result.arch_config["bypass"] == "depthwise"  # the ungated bypass stays in the pruned network
+    assert any(".bypass.conv." in name for name in result.model.state_dict())
     assert [f for f, _ in reports] == pytest.approx([1 / 3, 2 / 3, 1.0])
     assert [m["phase"] for _, m in reports] == ["pruning", "pruning", "small"]
     assert sum(kept for kept, _ in result.per_layer_kept.values()) < sum(
