@@ -11,6 +11,10 @@ from sqlalchemy import Connection
 import registry.models  # noqa: F401  (registers every table on Base.metadata)
 from registry.db.base import Base, UTCDateTime
 from registry.db.session import make_engine
+from registry.db.timeouts import DatabaseTimeouts
+
+# A schema change may rewrite a large table: its statements get an hour, not a request's deadline.
+MIGRATION_TIMEOUTS = DatabaseTimeouts(statement_seconds=3600)
 
 config = context.config
 target_metadata = Base.metadata
@@ -46,7 +50,7 @@ def main() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(url or "")
+    engine = make_engine(url or "", MIGRATION_TIMEOUTS)
     with engine.connect() as conn:
         run_migrations(conn)
     engine.dispose()

@@ -7,9 +7,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from registry.errors import HTTP_ERROR_NAMES, PatchhubError, error_body
+from registry.db.outage import database_unavailable
+from registry.errors import HTTP_ERROR_NAMES, PatchhubError, Unavailable, error_body
 from registry.jobs.router import router as jobs_router
 from registry.metrics import RequestMetrics
 from registry.openapi import install_openapi
@@ -84,3 +86,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("internal_error", "an unexpected error occurred"), status_code=500)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if not database_unavailable(exc):
+            return await unexpected(request, exc)
+        log.warning("database unavailable on %s %s (%s)", request.method, request.url.path, type(exc).__name__)
+        return await patchhub_error(request, Unavailable("the database is unavailable; retry shortly"))

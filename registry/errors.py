@@ -65,6 +65,16 @@ class RangeNotSatisfiable(PatchhubError):
     error = "range_not_satisfiable"
 
 
+class Unavailable(PatchhubError):
+    """A dependency (database, blob store) cannot serve the request now; the client may retry."""
+
+    status_code = 503
+    error = "unavailable"
+
+    def __init__(self, detail: str, retry_after_seconds: int = 5) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
 class ErrorOut(BaseModel):
     """The body of every error answer."""
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from patchhub.safetensors_format import HeaderLimits
 from registry.blobs import BlobStore, S3Options, open_blob_store
 from registry.db.session import make_engine, make_session_factory
+from registry.db.timeouts import DatabaseTimeouts
 from registry.settings import Settings
 
 
@@ -30,6 +31,11 @@ class Runtime:
 
 def build_runtime(settings: Settings) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
+    timeouts = DatabaseTimeouts(
+        connect_seconds=settings.database_connect_timeout_seconds,
+        statement_seconds=settings.database_statement_timeout_seconds,
+        pool_seconds=settings.database_pool_timeout_seconds,
+    )
+    engine = make_engine(settings.resolved_database_url, timeouts)
     store = open_blob_store(settings.resolved_blob_url, s3=S3Options.from_settings(settings))
     return Runtime(settings=settings, engine=engine, session_factory=make_session_factory(engine), store=store)

@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     data_dir: Path = _default_data_dir()
     # SQLAlchemy URL; empty means SQLite in data_dir. Production: postgresql+psycopg://user@host/db
     database_url: str = ""
+    # Deadlines on the database (docs/resilience.md): opening a connection; one statement (Postgres cancels it,
+    # SQLite waits this long for its write lock); waiting for a free pooled connection. Past one: 503.
+    database_connect_timeout_seconds: float = 5.0
+    database_statement_timeout_seconds: float = 15.0
+    database_pool_timeout_seconds: float = 10.0
     # Blob store: file:///path or s3://bucket[/prefix]; empty means data_dir/blobs.
     blob_url: str = ""
     s3_endpoint_url: str | None = None

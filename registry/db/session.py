@@ -9,22 +9,28 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry.db.timeouts import DatabaseTimeouts, postgres_connect
 
-def make_engine(url: str) -> Engine:
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+
+def make_engine(url: str, timeouts: DatabaseTimeouts | None = None) -> Engine:
+    timeouts = timeouts or DatabaseTimeouts()
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_timeout": timeouts.pool_seconds}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": timeouts.statement_seconds}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_ms = int(timeouts.statement_seconds * 1000)
+        event.listen(engine, "connect", lambda conn, _record: _sqlite_pragmas(conn, busy_ms))
+    elif engine.dialect.driver == "psycopg":
+        event.listen(engine, "do_connect", lambda _d, _r, cargs, cparams: postgres_connect(timeouts, cargs, cparams))
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, busy_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
 
 
