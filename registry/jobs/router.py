@@ -104,7 +104,7 @@ def list_jobs(
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=responses(*AUTH_ERRORS, NotFound))
 def get_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> JobOut:
     namespace, job = service.get_job(session, job_id)
-    principal.require(Role.read, namespace)
+    principal.require(Role.read, namespace, hidden_as=f"job {job_id[:64]!r}")
     return service.job_out(session, namespace, job)
 
 
@@ -112,7 +112,7 @@ def get_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> JobOut
 def cancel_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> JobOut:
     """Cancel a queued job now, or ask a running one to stop at its next progress point."""
     namespace, job = service.get_job(session, job_id)
-    principal.require(Role.write, namespace)
+    principal.require(Role.write, namespace, hidden_as=f"job {job_id[:64]!r}")
     return service.job_out(session, namespace, service.cancel_job(session, job))
 
 
@@ -125,7 +125,7 @@ def get_logs(
 ) -> list[LogLine]:
     """Log lines after the line id ``after`` (0: from the start)."""
     namespace, job = service.get_job(session, job_id)
-    principal.require(Role.read, namespace)
+    principal.require(Role.read, namespace, hidden_as=f"job {job_id[:64]!r}")
     return [
         LogLine(id=row.id, attempt=row.attempt, created_at=row.created_at, line=row.line)
         for row in service.read_logs(session, job, after)
@@ -151,7 +151,7 @@ def job_events(
     (its ``id`` is the line id, so a reconnecting client sends ``Last-Event-ID`` and misses nothing), ``end``
     last, and a keep-alive comment whenever the stream has been quiet for ``job_event_keepalive_seconds``."""
     namespace, _job = service.get_job(session, job_id)
-    principal.require(Role.read, namespace)
+    principal.require(Role.read, namespace, hidden_as=f"job {job_id[:64]!r}")
     return StreamingResponse(
         _events(request, runtime, job_id, last_event_id),
         media_type="text/event-stream",

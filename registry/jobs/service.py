@@ -19,7 +19,7 @@ from registry.jobs.kinds.base import is_builtin_dataset
 from registry.jobs.schemas import JobOut
 from registry.models import Artifact, Job, JobLog, JobStatus, Namespace, Role
 from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
-from registry.resources.artifacts.refs import resolve_artifact_ref
+from registry.resources.artifacts.refs import resolve_readable_ref
 from registry.resources.artifacts.service import new_id
 from registry.resources.models.schemas import ModelCreate
 from registry.resources.models.service import create_model, find_model
@@ -106,8 +106,7 @@ def _resolve_references(session: Session, principal: Principal, params: JobParam
         ref = values.get(field)
         if ref is None or (field == "dataset" and is_builtin_dataset(ref)):
             continue
-        namespace, artifact = resolve_artifact_ref(session, ref, f"params.{field}")
-        principal.require(Role.read, namespace)
+        _namespace, artifact = resolve_readable_ref(session, principal, ref, f"params.{field}")
         values[field] = artifact.id
     for field in params.output_model_fields:
         values[field] = _output_model(session, principal, values[field], values)
@@ -119,14 +118,13 @@ def _output_model(session: Session, principal: Principal, ref: str, values: dict
         namespace_name, name = split_model_id(ref)
     except ValueError as exc:
         raise Invalid(f"output model: {exc}") from None
+    owner = session.scalar(select(Namespace).where(Namespace.name == namespace_name))
+    if owner is None or not principal.can_read(owner):  # what the token cannot read does not exist for it
+        raise Invalid(f"namespace {namespace_name[:64]!r} of the output model does not exist")
+    principal.require(Role.write, owner)
     try:
-        namespace, _model = find_model(session, namespace_name, name)
-        principal.require(Role.write, namespace)
+        find_model(session, namespace_name, name)
     except NotFound:
-        owner = session.scalar(select(Namespace).where(Namespace.name == namespace_name))
-        if owner is None:
-            raise Invalid(f"namespace {namespace_name[:64]!r} of the output model does not exist") from None
-        principal.require(Role.write, owner)
         body = ModelCreate(
             namespace=namespace_name,
             name=name,

@@ -35,9 +35,10 @@ def test_scoped_tokens_cannot_reach_other_namespaces(live_server: LiveServer, na
         ).raise_for_status()
     with live_server.client(namespace.write_token) as writer:
         denied = writer.post("/v1/models", json={"namespace": f"{namespace.name}-other", "name": "x", "arch": "a"})
-        assert denied.status_code == 403
-        assert denied.json()["error"] == "forbidden"
-        assert writer.get(f"/v1/models/{namespace.name}-other/m").status_code == 403
+        # What a token cannot read does not exist for it (docs/api.md): 404, never a 403 that confirms it.
+        assert denied.status_code == 404
+        assert denied.json() == {"error": "not_found", "detail": f"namespace '{namespace.name}-other' does not exist"}
+        assert writer.get(f"/v1/models/{namespace.name}-other/m").status_code == 404
         listed = writer.get("/v1/models").json()["items"]
         assert all(item["namespace"] == namespace.name for item in listed)
         assert writer.post("/v1/namespaces", json={"name": "nope"}).status_code == 403

@@ -86,8 +86,8 @@ async def upload_artifact(
     """Upload a safetensors file as the model's next version, streamed: the body is never held in memory."""
     meta = service.check_metadata(parse_metadata_header(x_patchhub_metadata, runtime.settings.max_json_depth))
     ns, model = await run_in_threadpool(find_model, session, namespace, name)
-    principal.require(Role.write, ns)
-    parents = await run_in_threadpool(service.check_parents, session, parent or [])
+    principal.require(Role.write, ns, hidden_as=f"model {namespace}/{name}")
+    parents = await run_in_threadpool(service.check_parents, session, parent or [], principal)
     # End the reading transaction before the bytes arrive: a slow upload then holds no pooled connection
     # and no lock (SQLite's write lock, a token row's lock), and registering starts a fresh transaction.
     await run_in_threadpool(session.commit)
@@ -122,7 +122,7 @@ def list_artifacts(
     page_token: str | None = None,
 ) -> ArtifactPage:
     ns, model = find_model(session, namespace, name)
-    principal.require(Role.read, ns)
+    principal.require(Role.read, ns, hidden_as=f"model {namespace}/{name}")
     rows, next_token = service.list_artifacts(session, model, kind, page_size, page_token)
     return ArtifactPage(items=service.artifacts_out(session, ns, model, rows), next_page_token=next_token)
 
@@ -137,14 +137,14 @@ def get_artifact_by_ref(
 ) -> ArtifactOut:
     """Resolve a version (``3``, ``v3``) or an alias (``latest``, ``prod``) to its artifact."""
     ns, model = find_model(session, namespace, name)
-    principal.require(Role.read, ns)
+    principal.require(Role.read, ns, hidden_as=f"model {namespace}/{name}")
     return service.artifact_out(session, ns, model, service.resolve_ref(session, model, ref))
 
 
 @router.get("/artifacts/{artifact_id}", response_model=ArtifactOut, responses=responses(*AUTH_ERRORS, NotFound))
 def get_artifact(artifact_id: str, session: SessionDep, principal: PrincipalDep) -> ArtifactOut:
     ns, model, artifact = service.get_artifact(session, artifact_id)
-    principal.require(Role.read, ns)
+    principal.require(Role.read, ns, hidden_as=f"artifact {artifact_id[:64]!r}")
     return service.artifact_out(session, ns, model, artifact)
 
 
@@ -156,7 +156,7 @@ def get_artifact(artifact_id: str, session: SessionDep, principal: PrincipalDep)
 def patch_metadata(artifact_id: str, body: MetadataPatch, session: SessionDep, principal: PrincipalDep) -> ArtifactOut:
     """Merge keys into the artifact's user metadata (metrics, evaluations). The bytes never change."""
     ns, model, artifact = service.get_artifact(session, artifact_id)
-    principal.require(Role.write, ns)
+    principal.require(Role.write, ns, hidden_as=f"artifact {artifact_id[:64]!r}")
     service.merge_metadata(session, artifact, body.metadata)
     return service.artifact_out(session, ns, model, artifact)
 
@@ -169,7 +169,7 @@ def patch_metadata(artifact_id: str, body: MetadataPatch, session: SessionDep, p
 def get_tensor_index(artifact_id: str, session: SessionDep, principal: PrincipalDep) -> TensorIndexOut:
     """Tensor names, shapes and dtypes, from the stored header: no download needed."""
     ns, _model, artifact = service.get_artifact(session, artifact_id)
-    principal.require(Role.read, ns)
+    principal.require(Role.read, ns, hidden_as=f"artifact {artifact_id[:64]!r}")
     return service.tensor_index_out(artifact)
 
 
@@ -194,7 +194,7 @@ def download_artifact(
 ) -> Response:
     """The file, streamed; ETag is its sha256, and Range requests resume or read parts of it."""
     ns, model, artifact = service.get_artifact(session, artifact_id)
-    principal.require(Role.read, ns)
+    principal.require(Role.read, ns, hidden_as=f"artifact {artifact_id[:64]!r}")
     etag = f'"{artifact.sha256}"'
     headers = {
         **file_headers(etag, f"{model.name}-v{artifact.version}.safetensors"),
@@ -214,7 +214,7 @@ def download_artifact(
 )
 def list_aliases(namespace: str, name: str, session: SessionDep, principal: PrincipalDep) -> list[AliasOut]:
     ns, model = find_model(session, namespace, name)
-    principal.require(Role.read, ns)
+    principal.require(Role.read, ns, hidden_as=f"model {namespace}/{name}")
     out = service.model_aliases(session, model)
     return [service.alias_out(ns, model, alias, artifact) for alias, artifact in out]
 
@@ -229,7 +229,7 @@ def set_alias(
 ) -> AliasOut:
     """Point an alias (``prod``, ``staging`` ...) at a version or an artifact of this model."""
     ns, model = find_model(session, namespace, name)
-    principal.require(Role.write, ns)
+    principal.require(Role.write, ns, hidden_as=f"model {namespace}/{name}")
     if body.version is not None:
         artifact = service.resolve_ref(session, model, str(body.version))
     else:
@@ -245,5 +245,5 @@ def set_alias(
 )
 def delete_alias(namespace: str, name: str, alias: str, session: SessionDep, principal: PrincipalDep) -> None:
     ns, model = find_model(session, namespace, name)
-    principal.require(Role.write, ns)
+    principal.require(Role.write, ns, hidden_as=f"model {namespace}/{name}")
     service.delete_alias(session, model, alias)

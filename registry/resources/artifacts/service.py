@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from registry.auth.principal import Principal
 from registry.db.base import utcnow
 from registry.db.upsert import upsert
 from registry.errors import Invalid, NotFound
@@ -30,13 +31,18 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def check_parents(session: Session, parent_ids: list[str]) -> list[Artifact]:
+def check_parents(session: Session, parent_ids: list[str], reader: Principal | None = None) -> list[Artifact]:
+    """The parents, each of which ``reader`` must be able to read (one it cannot read does not exist for it);
+    None is the service itself (a job registering its outputs)."""
     if len(set(parent_ids)) != len(parent_ids):
         raise Invalid("parents must not repeat")
     parents = []
     for parent_id in parent_ids:
-        parent = session.get(Artifact, parent_id)
-        if parent is None:
+        try:
+            namespace, _model, parent = get_artifact(session, parent_id)
+        except NotFound:
+            namespace = None
+        if namespace is None or (reader is not None and not reader.can_read(namespace)):
             raise Invalid(f"parent artifact {parent_id[:64]!r} does not exist")
         parents.append(parent)
     return parents

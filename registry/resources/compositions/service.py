@@ -14,7 +14,7 @@ from registry.db.session import transaction
 from registry.errors import Invalid, NotFound
 from registry.models import Artifact, Composition, Role
 from registry.models.artifact import ArtifactKind
-from registry.resources.artifacts.refs import resolve_artifact_ref
+from registry.resources.artifacts.refs import resolve_readable_ref
 from registry.resources.artifacts.service import get_artifact
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut, PatchOut
 from registry.runtime import Runtime
@@ -32,14 +32,14 @@ def output_key(composition_id: str) -> str:
 def create_composition(
     session: Session, runtime: Runtime, principal: Principal, body: CompositionCreate
 ) -> tuple[Composition, bool]:
-    namespace, base = resolve_artifact_ref(session, body.base, "base")
-    principal.require(Role.read, namespace)
+    _namespace, base = resolve_readable_ref(session, principal, body.base, "base")
     if base.kind not in (ArtifactKind.base, ArtifactKind.checkpoint):
         raise Invalid(f"base must be a base or checkpoint artifact, not {base.kind.value}")
     patches: list[tuple[Artifact, float]] = []
     for index, patch in enumerate(body.patches):
-        patch_namespace, artifact = resolve_artifact_ref(session, patch.artifact, f"patches.{index}.artifact")
-        principal.require(Role.read, patch_namespace)
+        _patch_namespace, artifact = resolve_readable_ref(
+            session, principal, patch.artifact, f"patches.{index}.artifact"
+        )
         if artifact.kind is not ArtifactKind.rws:
             raise Invalid(f"patches.{index}.artifact is a {artifact.kind.value} artifact, not an rws signature")
         patches.append((artifact, patch.scale))
@@ -89,7 +89,7 @@ def get_composition(session: Session, principal: Principal, composition_id: str)
         raise NotFound(f"composition {composition_id[:64]!r} does not exist")
     for artifact_id in [composition.base_id, *(p["artifact"] for p in composition.patches)]:
         namespace, _model, _artifact = get_artifact(session, artifact_id)
-        principal.require(Role.read, namespace)
+        principal.require(Role.read, namespace, hidden_as=f"composition {composition_id[:64]!r}")
     return composition
 
 

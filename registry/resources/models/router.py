@@ -59,7 +59,7 @@ def list_models(
 @router.get("/{namespace}/{name}", response_model=ModelOut, responses=responses(*AUTH_ERRORS, NotFound))
 def get_model(namespace: str, name: str, session: SessionDep, principal: PrincipalDep) -> ModelOut:
     ns, model = service.find_model(session, namespace, name)
-    principal.require(Role.read, ns)
+    principal.require(Role.read, ns, hidden_as=f"model {namespace}/{name}")
     return service.model_out(session, ns, model)
 
 
@@ -70,5 +70,5 @@ def get_model(namespace: str, name: str, session: SessionDep, principal: Princip
 )
 def delete_model(namespace: str, name: str, session: SessionDep, principal: PrincipalDep) -> None:
     ns, model = service.find_model(session, namespace, name)
-    principal.require(Role.admin, ns)
+    principal.require(Role.admin, ns, hidden_as=f"model {namespace}/{name}")
     service.soft_delete(session, model)

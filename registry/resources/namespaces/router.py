@@ -69,7 +69,7 @@ def revoke_token(
 ) -> TokenOut:
     token = service.get_token(session, token_id)
     scope = service.get_namespace_by_id(session, token.namespace_id) if token.namespace_id else None
-    principal.require(Role.admin, scope)
+    principal.require(Role.admin, scope, hidden_as=f"token {token_id}")
     return _token_out(session, service.revoke_token(session, token))
 
 

@@ -38,9 +38,9 @@ def create_upload(
 ) -> UploadOut:
     """Start a resumable upload: send parts 1..N in any order, then complete it."""
     ns, model = find_model(session, namespace, name)
-    principal.require(Role.write, ns)
+    principal.require(Role.write, ns, hidden_as=f"model {namespace}/{name}")
     ttl = timedelta(hours=runtime.settings.upload_session_ttl_hours)
-    upload = service.create_upload(session, model, body.kind, body.metadata, body.parents, ttl)
+    upload = service.create_upload(session, principal, model, body.kind, body.metadata, body.parents, ttl)
     return service.upload_out(session, ns, model, upload)
 
 
@@ -48,7 +48,7 @@ def create_upload(
 def get_upload(upload_id: str, session: SessionDep, principal: PrincipalDep) -> UploadOut:
     """The parts stored so far: a client that lost its connection continues after them."""
     ns, model, upload = service.get_upload(session, upload_id)
-    principal.require(Role.write, ns)
+    principal.require(Role.write, ns, hidden_as=f"upload {upload_id[:64]!r}")
     return service.upload_out(session, ns, model, upload)
 
 
@@ -75,7 +75,7 @@ async def put_part(
     """Store one part (sending a part number again replaces it)."""
     service.check_part_number(number)
     ns, _model, upload = await run_in_threadpool(service.get_upload, session, upload_id)
-    principal.require(Role.write, ns)
+    principal.require(Role.write, ns, hidden_as=f"upload {upload_id[:64]!r}")
     service.check_open(upload)
     staged = await stage_part(request, runtime.store, upload_part_key(upload.id, number), sha256)
     part = await run_in_threadpool(service.record_part, session, upload, number, staged.size, staged.sha256)
@@ -93,7 +93,7 @@ async def complete_upload(
 ) -> ArtifactOut:
     """Join the parts into one artifact: validated, hashed and deduplicated like a single upload."""
     ns, model, upload = await run_in_threadpool(service.get_upload, session, upload_id)
-    principal.require(Role.write, ns)
+    principal.require(Role.write, ns, hidden_as=f"upload {upload_id[:64]!r}")
     service.check_open(upload)
     stored_parts = await run_in_threadpool(service.parts, session, upload)
     service.check_parts_contiguous(stored_parts)
@@ -113,7 +113,7 @@ async def complete_upload(
         raise
 
     def register() -> ArtifactOut:
-        parents = artifacts.check_parents(session, upload.meta.get("parents", []))
+        parents = artifacts.check_parents(session, upload.meta.get("parents", []), principal)
         artifact = artifacts.register_artifact(
             session, model, stored, kind=upload.kind, meta=upload.meta.get("metadata", {}), parents=parents
         )
@@ -133,7 +133,7 @@ async def complete_upload(
 def abort_upload(upload_id: str, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep) -> None:
     """Abandon an upload and drop its staged parts."""
     ns, _model, upload = service.get_upload(session, upload_id)
-    principal.require(Role.write, ns)
+    principal.require(Role.write, ns, hidden_as=f"upload {upload_id[:64]!r}")
     service.check_open(upload)
     stored_parts = service.parts(session, upload)
     session.delete(upload)

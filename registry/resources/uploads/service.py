@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from registry.auth.principal import Principal
 from registry.blobs import BlobStore
 from registry.db.base import utcnow
 from registry.errors import Conflict, Invalid, NotFound
@@ -23,9 +24,15 @@ MAX_PARTS = 10_000
 
 
 def create_upload(
-    session: Session, model: Model, kind: ArtifactKind, meta: dict, parents: list[str], ttl: timedelta
+    session: Session,
+    principal: Principal,
+    model: Model,
+    kind: ArtifactKind,
+    meta: dict,
+    parents: list[str],
+    ttl: timedelta,
 ) -> Upload:
-    check_parents(session, parents)
+    check_parents(session, parents, principal)
     upload = Upload(
         id=new_id(),
         model_id=model.id,
