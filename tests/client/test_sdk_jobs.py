@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -218,3 +219,23 @@ def test_an_ambiguous_short_id_says_which_jobs_it_matches(tmp_path: Path) -> Non
     with pytest.raises(PatchhubError, match=r"'c9ab' is ambiguous: it starts c9ab0+, c9ab1+; give more") as caught:
         client.jobs.get("C9AB")
     assert caught.value.status_code == 400
+
+
+def test_keep_alives_after_a_log_line_are_not_events(tmp_path: Path) -> None:
+    """Once an event had an id, a keep-alive comment followed by a blank line is dispatched by SSE parsers as an
+    empty message; it must be skipped, not parsed."""
+    job_id = "f" * 32
+    line = {"id": 3, "attempt": 1, "created_at": "2026-01-01T00:00:00+00:00", "line": "epoch 1"}
+    body = (
+        f"id: 3\nevent: log\ndata: {json.dumps(line)}\n\n: keep-alive\n\n: keep-alive\n\n"
+        'event: end\ndata: {"status": "succeeded"}\n\n'
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == f"/v1/jobs/{job_id}/events"
+        return httpx.Response(200, headers={"Content-Type": "text/event-stream"}, content=body.encode())
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    client = Client("http://registry.test", token="t", progress=False, cache_dir=tmp_path, http_client=http)
+    events = list(client.jobs.events(job_id))
+    assert [(e.type, e.line.line if e.line else e.status) for e in events] == [("log", "epoch 1"), ("end", "succeeded")]

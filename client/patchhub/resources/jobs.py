@@ -246,7 +246,10 @@ def _job_path(job_id: str) -> str:
 
 
 def _job_event(event_type: str, data: str) -> JobEvent | None:
-    """A typed event from one server-sent event; unknown event types are skipped."""
+    """A typed event from one server-sent event; other event types (a keep-alive dispatched as an empty
+    ``message`` once an id was seen, say) are skipped."""
+    if event_type not in ("progress", "log", "end"):
+        return None
     payload = json.loads(data)
     if event_type == "progress":
         return JobEvent("progress", job=Job.from_json(payload))
