@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from patchhub.numeric import FLOAT_DTYPES, decode_float, encode_float
+from patchhub.numeric import FLOAT_DTYPES, LARGEST_FINITE, decode_float, encode_float
 from patchhub.safetensors_format import SafetensorsHeader, TensorInfo, read_header
 from patchhub.signature import Signature
 
@@ -84,15 +84,48 @@ def check_compatible(base: SafetensorsHeader, signatures: Sequence[Signature]) -
         )
 
 
+def check_in_range(base: SafetensorsHeader, patches: Sequence[tuple[Signature, float]]) -> None:
+    """Raise ``CompositionError`` naming every tensor whose scaled deltas alone reach past the largest
+    finite value of its dtype (a scale of 1e300 would otherwise write infinities). The check needs only the
+    signatures; a base value that is itself near the limit can still round to infinity (docs/rws.md)."""
+    reach: dict[str, float] = {}
+    for signature, scale in canonical_patches(patches):
+        for name in signature.tensor_names:
+            reach[name] = reach.get(name, 0.0) + abs(scale) * signature.max_abs_delta(name)
+    over = sorted(
+        name
+        for name, total in reach.items()
+        if name in base.tensors and not total < LARGEST_FINITE.get(base.tensors[name].dtype, math.inf)
+    )
+    if over:
+        raise CompositionError(
+            "the scaled patches overflow the base dtype in "
+            + ", ".join(over[:20])
+            + ("; ..." if len(over) > 20 else ""),
+            over,
+        )
+
+
+def merged_scales(patches: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """One entry per patch (keyed by its sha256) with the scales it was listed with summed, and -0.0 as 0.0,
+    sorted: the canonical recipe, so listing a patch twice or in another order is the same composition."""
+    merged: dict[str, float] = {}
+    for key, scale in patches:
+        merged[key] = merged.get(key, 0.0) + float(scale)
+    return sorted((key, scale + 0.0) for key, scale in merged.items())
+
+
 def composed_size(base: SafetensorsHeader) -> int:
     """The composed file has exactly the base's size (same header, same dtypes)."""
     return base.total_size
 
 
 def canonical_patches(patches: Sequence[tuple[Signature, float]]) -> list[tuple[Signature, float]]:
-    """Non-zero patches in the order their deltas are summed: by signature sha256, then scale."""
-    active = [(signature, float(scale)) for signature, scale in patches if float(scale) != 0.0]
-    return sorted(active, key=lambda patch: (patch[0].sha256(), patch[1]))
+    """Non-zero patches in the order their deltas are summed (by signature sha256), a signature listed twice
+    once with its scales summed: the bytes depend only on the canonical recipe."""
+    by_sha = {signature.sha256(): signature for signature, _ in patches}
+    merged = merged_scales([(signature.sha256(), scale) for signature, scale in patches])
+    return [(by_sha[sha], scale) for sha, scale in merged if scale != 0.0]
 
 
 def iter_composed(
@@ -108,6 +141,7 @@ def iter_composed(
         if not np.isfinite(scale):
             raise ValueError(f"patch scale {scale!r} is not a finite number")
     check_compatible(base, [signature for signature, _ in patches])
+    check_in_range(base, patches)
     ordered = canonical_patches(patches)
     covered = {name for signature, _ in ordered for name in signature.tensor_names}
     yield reader.read(0, base.data_offset)
@@ -159,10 +193,11 @@ def _patched_tensor(
 def recipe_hash(base_sha256: str, patches: Sequence[tuple[str, float]]) -> str:
     """The canonical key of a composition: sha256 of JSON {base, sorted [(signature sha256, repr(scale))]}.
 
-    Scales are normalized through ``float`` so 1 and 1.0 agree; zero-scale patches stay in the key (they
-    are part of what was asked for) even though they do not change the bytes.
+    Scales are normalized through ``float`` so 1 and 1.0 agree, -0.0 is 0.0, and a patch listed twice is one
+    entry with its scales summed (``merged_scales``); zero-scale patches stay in the key (they are part of
+    what was asked for) even though they do not change the bytes.
     """
-    entries = sorted((sha.lower(), repr(float(scale))) for sha, scale in patches)
+    entries = [(sha, repr(scale)) for sha, scale in merged_scales([(sha.lower(), scale) for sha, scale in patches])]
     canonical = json.dumps({"base": base_sha256.lower(), "patches": entries}, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -17,6 +17,14 @@ FLOAT_DTYPES: dict[str, np.dtype] = {
     "F64": np.dtype("<f8"),
 }
 
+# The largest finite value of each float dtype: a composed value past it would be stored as infinity.
+LARGEST_FINITE: dict[str, float] = {
+    "F16": 65504.0,
+    "BF16": 3.3895313892515355e38,
+    "F32": float(np.finfo(np.float32).max),
+    "F64": float(np.finfo(np.float64).max),
+}
+
 
 def bf16_bits_to_float32(bits: np.ndarray) -> np.ndarray:
     """uint16 BF16 bit patterns -> float32 values (exact)."""

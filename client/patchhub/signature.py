@@ -138,6 +138,21 @@ class Signature:
             values = by_row * scale.reshape(-1, 1) + tensor.offset[first_row:last_row].reshape(-1, 1)
         return values.reshape(-1)
 
+    def max_abs_delta(self, name: str) -> float:
+        """The largest magnitude in the dequantized delta of ``name``, from the scales alone (codes lie in
+        [0, 2^bits - 1], so each row's extremes are its offset and offset + scale * (2^bits - 1))."""
+        tensor = self._tensor(name)
+        if self.bits == 32:
+            return float(np.abs(tensor.values).max(initial=0.0))
+        assert tensor.scale is not None
+        scale = np.abs(tensor.scale.astype(np.float64))
+        if self.bits == 1:
+            return float(scale.max(initial=0.0))
+        assert tensor.offset is not None
+        offset = tensor.offset.astype(np.float64)
+        top = offset + tensor.scale.astype(np.float64) * (2**self.bits - 1)
+        return float(np.maximum(np.abs(offset), np.abs(top)).max(initial=0.0))
+
     def stored_nbytes(self) -> int:
         """Bytes of tensor data in the file (codes plus scales), the numerator of the size ratio."""
         return sum(part.nbytes for _, part in self._parts())

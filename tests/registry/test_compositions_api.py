@@ -118,3 +118,44 @@ def test_mismatched_signatures_are_rejected_naming_the_tensors(
             "/v1/compositions", json={"base": base, "patches": [{"artifact": other_arch, "scale": "inf"}]}
         )
         assert infinite.status_code == 422
+
+
+def test_equivalent_recipes_are_one_composition_and_scales_are_numbers(
+    live_server: LiveServer, namespace: NamespaceAccess
+) -> None:
+    with live_server.client(namespace.write_token) as client:
+        base = _upload(client, namespace.name, "net", save(_base()), "base")
+        fog = _upload(client, namespace.name, "fog", _signature(["conv1.weight"], 1)[0], "rws")
+        twice = client.post(
+            "/v1/compositions",
+            json={"base": base, "patches": [{"artifact": fog, "scale": 0.5}, {"artifact": fog, "scale": 0.5}]},
+        )
+        once = client.post("/v1/compositions", json={"base": base, "patches": [{"artifact": fog, "scale": 1}]})
+        assert twice.status_code == 201 and once.status_code == 200, (twice.text, once.text)
+        assert once.json()["id"] == twice.json()["id"]
+        assert once.json()["patches"] == [{"artifact": fog, "scale": 1.0}]
+        minus_zero = client.post("/v1/compositions", json={"base": base, "patches": [{"artifact": fog, "scale": -0.0}]})
+        zero = client.post("/v1/compositions", json={"base": base, "patches": [{"artifact": fog, "scale": 0.0}]})
+        assert minus_zero.json()["id"] == zero.json()["id"]
+        for scale in (True, "1.0", None):
+            refused = client.post(
+                "/v1/compositions", json={"base": base, "patches": [{"artifact": fog, "scale": scale}]}
+            )
+            assert refused.status_code == 422, (scale, refused.text)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_a_scale_that_overflows_the_base_dtype_is_refused_naming_the_tensor(
+    live_server: LiveServer, namespace: NamespaceAccess, dtype: str
+) -> None:
+    with live_server.client(namespace.write_token) as client:
+        base = _upload(client, namespace.name, "net", save(_base(dtype)), "base")
+        fog = _upload(client, namespace.name, "fog", _signature(["conv1.weight", "fc.bias"], 1, bits=8)[0], "rws")
+        scale = 1e300 if dtype == "float32" else 1e7
+        refused = client.post("/v1/compositions", json={"base": base, "patches": [{"artifact": fog, "scale": scale}]})
+        assert refused.status_code == 422, refused.text
+        assert "overflow" in refused.json()["detail"] and "conv1.weight" in refused.json()["detail"]
+        fine = client.post("/v1/compositions", json={"base": base, "patches": [{"artifact": fog, "scale": -3.5}]})
+        assert fine.status_code == 201, fine.text
+        composed = load(client.get(f"/v1/compositions/{fine.json()['id']}/file").content)
+        assert all(np.isfinite(values).all() for values in composed.values())

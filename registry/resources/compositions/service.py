@@ -6,7 +6,14 @@ from collections.abc import Iterator
 
 from sqlalchemy.orm import Session
 
-from patchhub.compose import CompositionError, check_compatible, iter_composed, recipe_hash
+from patchhub.compose import (
+    CompositionError,
+    check_compatible,
+    check_in_range,
+    iter_composed,
+    merged_scales,
+    recipe_hash,
+)
 from patchhub.safetensors_format import SafetensorsError
 from patchhub.signature import Signature
 from registry.auth.principal import Principal
@@ -43,11 +50,17 @@ def create_composition(
         if artifact.kind is not ArtifactKind.rws:
             raise Invalid(f"patches.{index}.artifact is a {artifact.kind.value} artifact, not an rws signature")
         patches.append((artifact, patch.scale))
+    first_listed: dict[str, Artifact] = {}
+    for artifact, _scale in patches:
+        first_listed.setdefault(artifact.sha256, artifact)
+    # The canonical recipe: each signature once (scales summed), -0.0 as 0.0, in sha256 order.
+    patches = [(first_listed[sha], scale) for sha, scale in merged_scales([(a.sha256, s) for a, s in patches])]
     signatures = [(load_signature(runtime, artifact), scale) for artifact, scale in patches]
     _check_architecture(session, base, signatures)
     header = read_stored_header(runtime.store, blob_key(base.sha256), runtime.header_limits)
     try:
         check_compatible(header, [signature for signature, _ in signatures])
+        check_in_range(header, signatures)
     except CompositionError as exc:
         raise Invalid(f"the signatures do not fit the base: {exc}") from None
     key = recipe_hash(base.sha256, [(artifact.sha256, scale) for artifact, scale in patches])
