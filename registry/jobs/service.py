@@ -107,6 +107,11 @@ def _resolve_references(session: Session, principal: Principal, params: JobParam
         if ref is None or (field == "dataset" and is_builtin_dataset(ref)):
             continue
         _namespace, artifact = resolve_readable_ref(session, principal, ref, f"params.{field}")
+        expected = params.expected_kinds(field)
+        if artifact.kind.value not in expected:
+            raise Invalid(
+                f"params.{field}: {ref[:80]!r} is a {artifact.kind.value} artifact, not {' or '.join(expected)}"
+            )
         values[field] = artifact.id
     for field in params.output_model_fields:
         values[field] = _output_model(session, principal, values[field], values)

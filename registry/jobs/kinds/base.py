@@ -33,6 +33,11 @@ class JobParams(BaseModel):
     # Fields naming the model ("ns/name") outputs are registered under; the caller needs write access there.
     output_model_fields: ClassVar[tuple[str, ...]] = ()
 
+    @classmethod
+    def expected_kinds(cls, field: str) -> tuple[str, ...]:
+        """The artifact kinds an artifact field accepts: datasets for dataset fields, weights otherwise."""
+        return DATASET_KINDS if field in DATASET_FIELDS else WEIGHT_KINDS
+
 
 @dataclass(frozen=True)
 class JobKindSpec:
@@ -54,6 +59,9 @@ def job_kind(name: str, description: str) -> Callable[[type[JobParams]], type[Jo
     return register
 
 
+DATASET_FIELDS = ("dataset", "val_dataset")
+DATASET_KINDS = ("dataset",)
+WEIGHT_KINDS = ("base", "checkpoint", "pruned")
 BUILTIN_DATASET_PREFIX = "builtin:"
 BUILTIN_DATASETS = ("builtin:digits", "builtin:fashion-mnist")
 

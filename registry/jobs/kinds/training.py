@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from registry.jobs.kinds.base import BUILTIN_DATASETS, JobParams, is_builtin_dataset, job_kind
 from registry.jobs.kinds.corruption_names import CORRUPTION_NAMES
+from registry.jobs.kinds.zoo_names import ZOO_NAMES
 
 
 class DatasetChoice(JobParams):
@@ -57,6 +58,13 @@ class TrainParams(DatasetChoice):
 
     artifact_fields: ClassVar[tuple[str, ...]] = ("init", "dataset", "val_dataset")
     output_model_fields: ClassVar[tuple[str, ...]] = ("output_model",)
+
+    @field_validator("arch")
+    @classmethod
+    def _in_the_zoo(cls, value: str) -> str:
+        if value not in ZOO_NAMES:
+            raise ValueError(f"unknown architecture {value[:64]!r}; the model zoo has {', '.join(ZOO_NAMES)}")
+        return value
 
 
 @job_kind("evaluate", "accuracy (top-1, top-5) of an artifact on a dataset; linked from the artifact")
