@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from patchhub import APIConnectionError, ChecksumMismatchError, Client
+from patchhub.signature import quantize_signature
 from tests.client.conftest import RecordingTransport
 from tests.fixtures.safetensors_files import tiny_model_bytes
 
@@ -35,7 +36,8 @@ def test_upload_download_round_trip_keeps_bytes_and_lineage(
     assert base.file_metadata["seed"] == "1"
 
     source = tmp_path / "patch.safetensors"
-    source.write_bytes(tiny_model_bytes(seed=2))
+    delta = {"layers.0.weight": np.full((16, 16), 0.01, dtype=np.float32)}
+    source.write_bytes(quantize_signature(delta, bits=8).to_bytes())  # kind rws must hold a signature
     patch = client.artifacts.upload(model_id, source, kind="rws", parents=[base.ref])
     assert patch.version == 2
     assert [p.id for p in patch.parents] == [base.id]

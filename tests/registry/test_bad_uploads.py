@@ -10,8 +10,11 @@ import time
 from datetime import timedelta
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
+from safetensors.numpy import save
 
+from patchhub.signature import quantize_signature
 from registry.storage.gc import collect_garbage
 from tests.fixtures.safetensors_files import tiny_model_bytes
 from tests.fixtures.services import LiveServer, NamespaceAccess
@@ -137,3 +140,30 @@ def test_gc_removes_orphaned_blobs_but_keeps_referenced_and_young_ones(
     assert report.blobs_deleted >= 1
     assert not store.exists(blob_key(sha256(orphan)))
     assert store.exists(blob_key(kept["sha256"]))
+
+
+def test_each_kind_holds_what_it_says(live_server: LiveServer, namespace: NamespaceAccess) -> None:
+    signature = quantize_signature({"layers.0.weight": np.full((16, 16), 0.01, dtype=np.float32)}, bits=8)
+    images = np.zeros((3, 1, 8, 8), dtype=np.uint8)
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name)
+        refused = {
+            "a plain state dict as rws": upload(client, namespace.name, tiny_model_bytes(seed=1), kind="rws"),
+            "a signature as base": upload(client, namespace.name, signature.to_bytes(), kind="base"),
+            "labels that do not match images": upload(
+                client, namespace.name, save({"images": images, "labels": np.arange(2)}), kind="dataset"
+            ),
+            "float images": upload(
+                client,
+                namespace.name,
+                save({"images": images.astype(np.float32), "labels": np.arange(3)}),
+                kind="dataset",
+            ),
+        }
+        for case, answer in refused.items():
+            assert answer.status_code == 422, (case, answer.text)
+        assert "signature" in refused["a plain state dict as rws"].json()["detail"]
+        assert client.get(f"/v1/models/{namespace.name}/net").json()["latest_version"] is None
+        assert upload(client, namespace.name, signature.to_bytes(), kind="rws").status_code == 201
+        dataset = save({"images": images, "labels": np.arange(3, dtype=np.int64)})
+        assert upload(client, namespace.name, dataset, kind="dataset").status_code == 201

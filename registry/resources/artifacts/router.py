@@ -24,6 +24,7 @@ from registry.models import Role
 from registry.models.artifact import ArtifactKind
 from registry.pagination import PageSize
 from registry.resources.artifacts import service
+from registry.resources.artifacts.content import check_content
 from registry.resources.artifacts.schemas import (
     AliasOut,
     AliasSet,
@@ -101,6 +102,7 @@ async def upload_artifact(
     stored = await ingest_request_body(request, ingest)
 
     def register() -> ArtifactOut:
+        check_content(kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size))
         artifact = service.register_artifact(session, model, stored, kind=kind, meta=meta, parents=parents)
         return service.artifact_out(session, ns, model, artifact)
 

@@ -10,12 +10,13 @@ from registry.deps import PrincipalDep, RuntimeDep, SessionDep
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized, responses
 from registry.models import Role
 from registry.resources.artifacts import service as artifacts
+from registry.resources.artifacts.content import check_content
 from registry.resources.artifacts.schemas import ArtifactOut
 from registry.resources.models.service import find_model
 from registry.resources.uploads import service
 from registry.resources.uploads.schemas import PartOut, UploadComplete, UploadCreate, UploadOut
 from registry.storage.ingest import Ingest
-from registry.storage.keys import upload_part_key
+from registry.storage.keys import blob_key, upload_part_key
 from registry.storage.parts import stage_part
 
 router = APIRouter(prefix="/v1", tags=["resumable uploads"])
@@ -113,6 +114,7 @@ async def complete_upload(
         raise
 
     def register() -> ArtifactOut:
+        check_content(upload.kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size))
         parents = artifacts.check_parents(session, upload.meta.get("parents", []), principal)
         artifact = artifacts.register_artifact(
             session, model, stored, kind=upload.kind, meta=upload.meta.get("metadata", {}), parents=parents
