@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
 from registry.errors import Forbidden
 from registry.settings import Settings
@@ -52,8 +52,8 @@ class SessionCookies:
     secret: str
     max_age_s: int
 
-    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self.secret, salt=f"patchhub-ui-{purpose}")
+    def serializer(self, purpose: str, signer: type[TimestampSigner] = TimestampSigner) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.secret, salt=f"patchhub-ui-{purpose}", signer=signer)
 
     def token_id(self, request: Request) -> int | None:
         """The signed-in token's id, or None (no cookie, tampered, or expired)."""
@@ -61,13 +61,13 @@ class SessionCookies:
         if not raw:
             return None
         try:
-            value = self._serializer("session").loads(raw, max_age=self.max_age_s)
+            value = self.serializer("session").loads(raw, max_age=self.max_age_s)
         except BadSignature:
             return None
         return value if isinstance(value, int) else None
 
     def sign_in(self, response: Response, request: Request, token_id: int) -> None:
-        self._set(response, request, SESSION_COOKIE, self._serializer("session").dumps(token_id), self.max_age_s)
+        self._set(response, request, SESSION_COOKIE, self.serializer("session").dumps(token_id), self.max_age_s)
         # A new session gets a new CSRF token, so one seen before sign-in is worthless after it.
         self.set_csrf(response, request, new_csrf_token())
 
@@ -80,13 +80,13 @@ class SessionCookies:
         if not raw:
             return None
         try:
-            value = self._serializer("csrf").loads(raw, max_age=CSRF_MAX_AGE_S)
+            value = self.serializer("csrf").loads(raw, max_age=CSRF_MAX_AGE_S)
         except BadSignature:
             return None
         return value if isinstance(value, str) else None
 
     def set_csrf(self, response: Response, request: Request, token: str) -> None:
-        self._set(response, request, CSRF_COOKIE, self._serializer("csrf").dumps(token), CSRF_MAX_AGE_S)
+        self._set(response, request, CSRF_COOKIE, self.serializer("csrf").dumps(token), CSRF_MAX_AGE_S)
 
     def check_csrf(self, request: Request, submitted: object) -> None:
         expected = self.csrf_token(request)
