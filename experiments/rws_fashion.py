@@ -251,6 +251,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--full", action="store_true", help="full-width VGG-16, all 60,000/10,000 images, 50 epochs")
     parser.add_argument("--width-divisor", type=int)
+    parser.add_argument("--image-size", type=int, help="side the 32x32 padded images are resized to")
     parser.add_argument("--train-images", type=int)
     parser.add_argument("--test-images", type=int)
     parser.add_argument("--reference-epochs", type=int)
@@ -266,7 +267,8 @@ def main() -> None:
             finetune_epochs=50, batch_size=128,
         )  # fmt: skip
     overrides = {
-        "width_divisor": args.width_divisor, "train_images": args.train_images, "test_images": args.test_images,
+        "width_divisor": args.width_divisor, "image_size": args.image_size, "train_images": args.train_images,
+        "test_images": args.test_images,
         "reference_epochs": args.reference_epochs, "finetune_epochs": args.finetune_epochs,
     }  # fmt: skip
     config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})

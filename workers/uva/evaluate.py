@@ -1,8 +1,12 @@
 """Evaluation of every UVA inference mode against an honest baseline (job kind ``evaluate_uva``).
 
 - policy: closed-loop success in the point-goal sim over fresh seeds, beside a uniform-random policy
-- video: future-frame error against copying the last history frame
-- forward dynamics: given counterfactual actions, the predicted point follows the integrated actions
+- video: future-frame error against copying the last history frame, overall and split by expert and
+  random-action clips (their motion differs: experts head straight for a goal)
+- forward dynamics, on the training action distribution: with each held-out clip's logged actions,
+  the predicted point against a no-motion predictor and against the same model with the actions
+  masked (video mode); and with another held-out clip's actions (a counterfactual drawn from the same
+  distribution), against the path those actions integrate to
 - inverse dynamics: action error against always predicting the mean action
 """
 
@@ -19,7 +23,14 @@ from workers.models.uva import UVA
 from workers.uva.clips import ClipIndex, build_clip_index
 from workers.uva.dataset import UVADataset
 from workers.uva.inference import UVAPredictor
-from workers.uva.sim import SUCCESS, WRONG_GOAL, PointGoalConfig, PointGoalSim, point_positions_from_frames
+from workers.uva.sim import (
+    SUCCESS,
+    WRONG_GOAL,
+    PointGoalConfig,
+    PointGoalSim,
+    point_positions_from_frames,
+    render_frames,
+)
 
 PolicyFn = Callable[[np.ndarray], np.ndarray]  # history uint8 [N, F, C, H, W] -> actions [N, F * A, 2]
 
@@ -47,10 +58,11 @@ def evaluate_uva(model: UVA, dataset: UVADataset, config: UVAEvalConfig | None =
     clips = build_clip_index(dataset, c.num_frames, c.actions_per_frame)
     chosen = clips.subset(rng.choice(len(clips), size=min(config.num_clips, len(clips)), replace=False))
     metrics: dict[str, Any] = {}
-    metrics.update(video_prediction_metrics(predictor, dataset, chosen))
+    predicted_video = predictor.video(dataset.frames[chosen.history_rows])  # actions masked
+    metrics.update(video_prediction_metrics(dataset, chosen, predicted_video))
     metrics.update(inverse_dynamics_metrics(predictor, dataset, chosen, config.num_action_samples))
     if dataset.positions is not None and dataset.sim_config is not None:
-        metrics.update(forward_dynamics_metrics(predictor, dataset, chosen, dataset.sim_config, rng))
+        metrics.update(forward_dynamics_metrics(predictor, dataset, chosen, predicted_video, dataset.sim_config, rng))
     if dataset.sim_config is not None:
         seeds = range(config.policy_seed_offset, config.policy_seed_offset + config.num_policy_seeds)
         uva = closed_loop(predictor.policy, dataset.sim_config, seeds, c.num_frames, c.actions_per_frame, config)
@@ -97,65 +109,93 @@ def uniform_random_policy(num_actions: int, action_dim: int, rng: np.random.Gene
     return policy
 
 
-def video_prediction_metrics(predictor: UVAPredictor, dataset: UVADataset, clips: ClipIndex) -> dict[str, float]:
+def _by_clip_kind(name: str, per_clip: np.ndarray, expert: np.ndarray) -> dict[str, float]:
+    """The mean over all clips, and over expert and random-action clips separately (NaN when none)."""
+    out = {name: float(per_clip.mean())}
+    for kind, members in (("expert", expert), ("random", ~expert)):
+        out[f"{name}_{kind}"] = float(per_clip[members].mean()) if members.any() else float("nan")
+    return out
+
+
+def _point_error_px(frames: np.ndarray, truth: np.ndarray, size: int) -> np.ndarray:
+    """Per-clip mean distance (pixels) between the point seen in ``frames`` and in ``truth`` [K, F, C, H, W]."""
+    gap = point_positions_from_frames(frames) - point_positions_from_frames(truth)
+    return np.asarray(np.linalg.norm(gap, axis=-1).mean(axis=-1) * size)
+
+
+def video_prediction_metrics(dataset: UVADataset, clips: ClipIndex, predicted: np.ndarray) -> dict[str, float]:
     """Pixel MSE (intensities in [0, 1]) and point-position error (pixels) of predicted future frames."""
     history, future = dataset.frames[clips.history_rows], dataset.frames[clips.future_rows]
-    predicted = predictor.video(history)
     copy_last = np.repeat(history[:, -1:], future.shape[1], axis=1)
     size = dataset.frames.shape[-1]
 
-    def pixel_mse(frames: np.ndarray) -> float:
-        return float((((frames.astype(np.float64) - future) / 255.0) ** 2).mean())
+    def pixel_mse(frames: np.ndarray) -> np.ndarray:
+        return np.asarray((((frames.astype(np.float64) - future) / 255.0) ** 2).mean(axis=(1, 2, 3, 4)))
 
-    def position_error(frames: np.ndarray) -> float:
-        gap = point_positions_from_frames(frames) - point_positions_from_frames(future)
-        return float(np.linalg.norm(gap, axis=-1).mean() * size)
-
-    return {
-        "video_mse": pixel_mse(predicted),
-        "video_copy_last_mse": pixel_mse(copy_last),
-        "video_point_error_px": position_error(predicted),
-        "video_copy_last_point_error_px": position_error(copy_last),
-    }
+    metrics: dict[str, float] = {}
+    metrics.update(_by_clip_kind("video_mse", pixel_mse(predicted), clips.expert))
+    metrics.update(_by_clip_kind("video_copy_last_mse", pixel_mse(copy_last), clips.expert))
+    metrics.update(_by_clip_kind("video_point_error_px", _point_error_px(predicted, future, size), clips.expert))
+    copy_error = _point_error_px(copy_last, future, size)
+    metrics.update(_by_clip_kind("video_copy_last_point_error_px", copy_error, clips.expert))
+    return metrics
 
 
 def forward_dynamics_metrics(
     predictor: UVAPredictor,
     dataset: UVADataset,
     clips: ClipIndex,
+    masked_actions_video: np.ndarray,
     sim_config: PointGoalConfig,
     rng: np.random.Generator,
 ) -> dict[str, float]:
-    """Replace each clip's actions with a random constant velocity and check the predicted point
-    follows the integrated counterfactual path (sim dynamics, clipped at the walls)."""
-    assert dataset.positions is not None
+    """Forward dynamics on actions from the training distribution (the held-out clips' own, and each
+    other's as counterfactuals); truth for counterfactuals is rendered from the sim's dynamics."""
+    assert dataset.positions is not None and dataset.targets is not None and dataset.distractors is not None
     c = predictor.model.config
-    history = dataset.frames[clips.history_rows]
-    angles = rng.uniform(0, 2 * np.pi, size=len(clips))
-    velocity = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    actions = np.repeat(velocity[:, None, :], c.num_actions, axis=1).astype(np.float32)  # [K, F*A, 2]
+    size = sim_config.image_size
+    history, future = dataset.frames[clips.history_rows], dataset.frames[clips.future_rows]
+    last = np.repeat(history[:, -1:], future.shape[1], axis=1)  # the no-motion prediction
+    logged = dataset.actions[clips.action_rows]  # [K, F*A, 2]
+    metrics: dict[str, float] = {}
+    factual = predictor.forward_dynamics(history, logged)
+    metrics.update(
+        _by_clip_kind("forward_dynamics_point_error_px", _point_error_px(factual, future, size), clips.expert)
+    )
+    no_motion = _point_error_px(last, future, size)
+    metrics.update(_by_clip_kind("forward_dynamics_no_motion_error_px", no_motion, clips.expert))
+    masked = _point_error_px(masked_actions_video, future, size)
+    metrics.update(_by_clip_kind("forward_dynamics_masked_actions_error_px", masked, clips.expert))
+
+    # Counterfactual: another held-out clip's actions from this clip's state, integrated by the sim.
+    donors = rng.permutation(len(clips))
+    actions = logged[donors]
     position = dataset.positions[clips.history_rows[:, -1]].astype(np.float64)  # [K, 2]
     path = []
     for step in range(c.num_actions):
-        position = np.clip(position + sim_config.max_speed * actions[:, step], 0.0, 1.0)
+        position = np.clip(position + sim_config.max_speed * np.clip(actions[:, step], -1, 1), 0.0, 1.0)
         if (step + 1) % c.actions_per_frame == 0:
             path.append(position)
-    truth = np.stack(path, axis=1)  # [K, F, 2] counterfactual positions at the future frames
-    predicted = point_positions_from_frames(predictor.forward_dynamics(history, actions))  # [K, F, 2]
-    start = dataset.positions[clips.history_rows[:, -1]][:, None, :]
-    factual = dataset.positions[clips.future_rows]  # where the point really went under the logged actions
-    size = sim_config.image_size
-
-    def error_px(estimate: np.ndarray) -> float:
-        return float(np.linalg.norm(estimate - truth, axis=-1).mean() * size)
-
-    moved_true, moved_predicted = (truth - start).ravel(), (predicted - start).ravel()
-    return {
-        "forward_dynamics_point_error_px": error_px(predicted),
-        "forward_dynamics_static_error_px": error_px(np.broadcast_to(start, truth.shape)),
-        "forward_dynamics_factual_error_px": error_px(factual),
-        "forward_dynamics_displacement_correlation": float(np.corrcoef(moved_true, moved_predicted)[0, 1]),
-    }
+    targets = dataset.targets[clips.history_rows[:, -1]].astype(np.float64)
+    distractors = dataset.distractors[clips.history_rows[:, -1]].astype(np.float64)
+    truth = np.stack(
+        [render_frames(sim_config, p, targets, distractors) for p in path], axis=1
+    )  # [K, F, C, H, W]: what the sim shows under the donor's actions
+    predicted = predictor.forward_dynamics(history, actions)
+    start = point_positions_from_frames(history[:, -1])[:, None, :]
+    moved_true = (point_positions_from_frames(truth) - start).ravel()
+    moved_predicted = (point_positions_from_frames(predicted) - start).ravel()
+    metrics.update(
+        {
+            "forward_dynamics_counterfactual_error_px": float(_point_error_px(predicted, truth, size).mean()),
+            "forward_dynamics_counterfactual_no_motion_error_px": float(_point_error_px(last, truth, size).mean()),
+            "forward_dynamics_counterfactual_own_actions_error_px": float(_point_error_px(future, truth, size).mean()),
+            "forward_dynamics_counterfactual_displacement_correlation": float(
+                np.corrcoef(moved_true, moved_predicted)[0, 1]
+            ),
+        }
+    )
+    return metrics
 
 
 def inverse_dynamics_metrics(

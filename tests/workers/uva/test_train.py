@@ -7,9 +7,10 @@ import torch
 
 from tests.workers.uva.conftest import TINY_MODEL
 from workers.models.uva import UVA, TaskMode
-from workers.uva.clips import ClipTensors, build_clip_index
+from workers.uva.clips import ClipIndex, ClipTensors, build_clip_index
 from workers.uva.dataset import UVADataset
-from workers.uva.evaluate import UVAEvalConfig, evaluate_uva
+from workers.uva.evaluate import UVAEvalConfig, evaluate_uva, forward_dynamics_metrics
+from workers.uva.sim import render_frames
 from workers.uva.train import UVATrainConfig, train_uva
 
 
@@ -59,8 +60,13 @@ def test_evaluate_reports_every_mode_with_its_baseline(small_dataset: UVADataset
     for name in (
         "video_mse",
         "video_copy_last_mse",
+        "video_point_error_px_expert",
+        "video_copy_last_point_error_px_random",
         "forward_dynamics_point_error_px",
-        "forward_dynamics_static_error_px",
+        "forward_dynamics_no_motion_error_px_expert",
+        "forward_dynamics_masked_actions_error_px_random",
+        "forward_dynamics_counterfactual_error_px",
+        "forward_dynamics_counterfactual_no_motion_error_px",
         "inverse_dynamics_mse",
         "inverse_dynamics_mean_action_mse",
         "policy_success_rate",
@@ -68,3 +74,50 @@ def test_evaluate_reports_every_mode_with_its_baseline(small_dataset: UVADataset
     ):
         assert math.isfinite(metrics[name]), name
     assert 0.0 <= metrics["policy_success_rate"] <= 1.0
+
+
+class _OracleDynamics:
+    """Predicts the future by running the sim's own dynamics from the clips' true states (in clip order)."""
+
+    def __init__(self, dataset: UVADataset, clips: ClipIndex) -> None:
+        assert dataset.positions is not None and dataset.sim_config is not None
+        self.model = UVA(TINY_MODEL)
+        self.sim = dataset.sim_config
+        last = clips.history_rows[:, -1]
+        self.start = dataset.positions[last].astype(np.float64)
+        self.goals = (dataset.targets[last], dataset.distractors[last])  # type: ignore[index]
+
+    def forward_dynamics(self, history: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        position, frames = self.start.copy(), []
+        for step in range(actions.shape[1]):
+            position = np.clip(position + self.sim.max_speed * actions[:, step], 0.0, 1.0)
+            if (step + 1) % TINY_MODEL.actions_per_frame == 0:
+                frames.append(render_frames(self.sim, position, *self.goals))
+        return np.stack(frames, axis=1)
+
+
+def test_forward_dynamics_metrics_score_the_true_dynamics_perfectly_and_no_motion_worse(
+    small_dataset: UVADataset,
+) -> None:
+    clips = build_clip_index(small_dataset, TINY_MODEL.num_frames, TINY_MODEL.actions_per_frame)
+    clips = clips.subset(np.arange(0, len(clips), 7))
+    assert clips.expert.any() and not clips.expert.all()
+    oracle = _OracleDynamics(small_dataset, clips)
+    history = small_dataset.frames[clips.history_rows]
+    still = np.repeat(history[:, -1:], TINY_MODEL.num_frames, axis=1)
+    assert small_dataset.sim_config is not None
+    metrics = forward_dynamics_metrics(
+        oracle,  # type: ignore[arg-type]
+        small_dataset,
+        clips,
+        still,
+        small_dataset.sim_config,
+        np.random.default_rng(0),
+    )
+    assert metrics["forward_dynamics_point_error_px"] < 0.05
+    assert metrics["forward_dynamics_counterfactual_error_px"] < 0.05
+    for kind in ("expert", "random"):
+        assert metrics[f"forward_dynamics_no_motion_error_px_{kind}"] > 1.0
+    assert metrics["forward_dynamics_masked_actions_error_px"] == metrics["forward_dynamics_no_motion_error_px"]
+    assert metrics["forward_dynamics_counterfactual_no_motion_error_px"] > 1.0
+    assert metrics["forward_dynamics_counterfactual_displacement_correlation"] > 0.99
