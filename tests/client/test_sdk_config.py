@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from patchhub import Client
-from patchhub.config import StoredLogin, read_login, resolve_base_url, resolve_token, write_login
+from patchhub.config import (
+    StoredLogin,
+    normalize_url,
+    read_login,
+    resolve_base_url,
+    resolve_credentials,
+    resolve_token,
+    write_login,
+)
 
 
 def test_explicit_beats_environment_beats_stored_login(isolated_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,3 +46,15 @@ def test_unreadable_config_is_ignored(isolated_config: Path) -> None:
     isolated_config.write_text("{not json")
     assert read_login() == StoredLogin()
     assert resolve_base_url() == "http://127.0.0.1:8000"
+
+
+def test_one_spelling_per_service(isolated_config: Path) -> None:
+    assert normalize_url("HTTP://Registry.Example:80/") == "http://registry.example"
+    assert normalize_url("https://registry.example:443/api/") == "https://registry.example/api"
+    assert normalize_url("127.0.0.1:8000") == "http://127.0.0.1:8000"
+    write_login(StoredLogin(url="http://registry.example:80/", token="stored-secret"))
+    assert resolve_token("HTTP://REGISTRY.EXAMPLE") == "stored-secret"
+    assert resolve_token("http://registry.example:8080") is None  # another port is another service
+    refused = resolve_credentials("http://other.example")
+    assert refused.token is None and refused.stored_url == "http://registry.example:80/"
+    assert "the stored login is for http://registry.example:80/" in refused.refusal_hint("http://other.example")
