@@ -32,6 +32,7 @@ class Principal:
         if namespace is not None and not self.can_read(namespace):
             raise NotFound(f"{hidden_as or f'namespace {namespace.name!r}'} does not exist")
         if self.role.rank < role.rank:
-            raise Forbidden(f"this token has {self.role.value} access; {role.value} access is needed")
+            where = f" on namespace {namespace.name}" if namespace is not None else ""
+            raise Forbidden(f"this token has {self.role.value} access; {role.value} access is needed{where}")
         if namespace is None and not self.is_global:
             raise Forbidden("this operation needs a token that is not scoped to one namespace")

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from registry.auth.principal import Principal
 from registry.db.base import utcnow
@@ -23,6 +23,8 @@ from registry.resources.artifacts.schemas import AliasOut, ArtifactOut, Artifact
 from registry.storage.ingest import StoredBlob
 
 LATEST = "latest"
+# Lists never show tensors: leave the header (the largest column, one JSON entry per tensor) unread there.
+WITHOUT_TENSOR_INDEX = defer(Artifact.tensor_index, raiseload=True)
 MAX_METADATA_BYTES = 256 * 1024
 _VERSION_LIKE = re.compile(r"[vV]?[0-9]+")
 
@@ -140,6 +142,12 @@ def version_number(ref: str) -> int | None:
     return parse_count(ref[1:] if ref[:1] in "vV" else ref) if looks_like_version(ref) else None
 
 
+def _model_label(session: Session, model: Model) -> str:
+    """``namespace/name`` for error messages (the namespace row is in the session already)."""
+    namespace = session.get(Namespace, model.namespace_id)
+    return f"{namespace.name}/{model.name}" if namespace else model.name
+
+
 def resolve_ref(session: Session, model: Model, ref: str) -> Artifact:
     """``ref`` is a version (``3`` or ``v3``) or an alias (``latest``, ``prod`` ...)."""
     version = version_number(ref)
@@ -154,9 +162,7 @@ def resolve_ref(session: Session, model: Model, ref: str) -> Artifact:
             .where(Alias.model_id == model.id, Alias.name == ref)
         )
     if artifact is None:
-        namespace = session.get(Namespace, model.namespace_id)
-        label = f"{namespace.name}/{model.name}" if namespace else model.name
-        raise NotFound(f"model {label} has no version or alias {ref[:64]!r}")
+        raise NotFound(f"model {_model_label(session, model)} has no version or alias {ref[:64]!r}")
     return artifact
 
 
@@ -165,7 +171,13 @@ def list_artifacts(
 ) -> tuple[list[Artifact], str | None]:
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise Invalid(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-    query = select(Artifact).where(Artifact.model_id == model.id).order_by(Artifact.version).limit(page_size + 1)
+    query = (
+        select(Artifact)
+        .options(WITHOUT_TENSOR_INDEX)
+        .where(Artifact.model_id == model.id)
+        .order_by(Artifact.version)
+        .limit(page_size + 1)
+    )
     after = decode_page_token(page_token)
     if after is not None:
         query = query.where(Artifact.version > after)
@@ -193,7 +205,7 @@ def delete_alias(session: Session, model: Model, alias: str) -> None:
         raise Invalid("'latest' follows the newest version automatically and cannot be removed")
     row = session.get(Alias, (model.id, alias))
     if row is None:
-        raise NotFound(f"alias {alias[:64]!r} does not exist")
+        raise NotFound(f"model {_model_label(session, model)} has no alias {alias[:64]!r}")
     session.delete(row)
     session.flush()
 
@@ -222,6 +234,7 @@ def artifacts_out(session: Session, namespace: Namespace, model: Model, artifact
     parents: dict[str, list[ArtifactRef]] = {artifact_id: [] for artifact_id in ids}
     for child_id, parent_ns, parent_model, parent in session.execute(
         select(ArtifactParent.artifact_id, Namespace, Model, Artifact)
+        .options(WITHOUT_TENSOR_INDEX)
         .join(Artifact, Artifact.id == ArtifactParent.parent_id)
         .join(Model, Model.id == Artifact.model_id)
         .join(Namespace, Namespace.id == Model.namespace_id)
@@ -281,6 +294,7 @@ def _numel(shape: list[int]) -> int:
 def model_aliases(session: Session, model: Model) -> list[tuple[str, Artifact]]:
     rows = session.execute(
         select(Alias.name, Artifact)
+        .options(WITHOUT_TENSOR_INDEX)
         .join(Artifact, Artifact.id == Alias.artifact_id)
         .where(Alias.model_id == model.id)
         .order_by(Alias.name)
