@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from registry.auth.principal import Principal
-from registry.errors import Forbidden, PatchhubError, Unauthorized
+from registry.errors import Forbidden, NotFound, PatchhubError, Unauthorized
 from registry.models import Namespace, Role
 from registry.ui import formatting
 from registry.ui.session import CSRF_FIELD, SessionCookies, new_csrf_token
@@ -31,7 +31,7 @@ def can(principal: Principal | None, role: Role, namespace: Namespace | None) ->
         return False
     try:
         principal.require(role, namespace)
-    except Forbidden:
+    except (Forbidden, NotFound):  # a namespace outside the token's scope does not exist for it
         return False
     return True
 
