@@ -61,8 +61,18 @@ class HeaderStream:
             raise HeaderShapeError("not valid UTF-8 JSON: the header ends inside its JSON")
 
     def _drain(self) -> None:
+        # The two commonest events (a number inside shape/data_offsets, an entry field's name) take a short
+        # path; everything else goes through _on.
         for event, value in self._events:
-            self._on(event, value)
+            array = self._array
+            if array is not None and event == "number" and len(array) < MAX_DIMS:
+                array.append(value)
+            elif event == "map_key" and self._depth == 2 and self._key != METADATA_KEY and value not in self._entry:
+                if value not in ENTRY_FIELDS:
+                    raise HeaderShapeError(f"tensor {self._key!r} must have exactly dtype, shape and data_offsets")
+                self._field = value
+            else:
+                self._on(event, value)
         del self._events[:]
 
     def _on(self, event: str, value: Any) -> None:

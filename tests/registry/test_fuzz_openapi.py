@@ -7,15 +7,20 @@ declared schema (errors included). Time is bounded by the number of examples per
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
+from schemathesis.config import SchemathesisConfig
 
 from tests.fixtures.safetensors_files import tiny_model_bytes
 from tests.fixtures.services import LiveServer
 
-EXAMPLES_PER_ROUTE = 10
+EXAMPLES_PER_ROUTE = int(os.environ.get("PATCHHUB_FUZZ_EXAMPLES", "5"))
+# coverage: boundary values of every declared parameter (huge, negative, empty, wrong types); fuzzing: random.
+PHASES = ["examples", "coverage", "fuzzing"]
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -44,12 +49,15 @@ def fuzz_target(live_server: LiveServer) -> LiveServer:
 
 @pytest.fixture(scope="module")
 def api_schema(fuzz_target: LiveServer) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(f"{fuzz_target.url}/openapi.json", timeout=30)
+    config = SchemathesisConfig.discover()
+    config.projects.get_default().phases.update(phases=PHASES)
+    return schemathesis.openapi.from_url(f"{fuzz_target.url}/openapi.json", config=config, timeout=30)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.parametrize("live_server", ["postgres-s3"], indirect=True)  # the production shape; time-bounded
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES_PER_ROUTE,
