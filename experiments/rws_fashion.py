@@ -252,6 +252,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="full-width VGG-16, all 60,000/10,000 images, 50 epochs")
     parser.add_argument("--width-divisor", type=int)
     parser.add_argument("--image-size", type=int, help="side the 32x32 padded images are resized to")
+    parser.add_argument("--corruptions", nargs="+", help="robust models, one per corruption (first two composed)")
     parser.add_argument("--train-images", type=int)
     parser.add_argument("--test-images", type=int)
     parser.add_argument("--reference-epochs", type=int)
@@ -272,6 +273,8 @@ def main() -> None:
         "reference_epochs": args.reference_epochs, "finetune_epochs": args.finetune_epochs,
     }  # fmt: skip
     config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if args.corruptions:
+        config = dataclasses.replace(config, corruptions=tuple(args.corruptions))
     torch.set_num_threads(config.threads)
     runs = []
     for seed in args.seeds:
