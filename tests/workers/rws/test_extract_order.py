@@ -57,8 +57,8 @@ def _extract_in_a_new_process(folder: Path, hash_seed: str) -> dict:
 
 def test_same_inputs_same_signature_bytes_in_every_process_and_first_k_is_the_first_k_layers(tmp_path: Path) -> None:
     _checkpoints(tmp_path)
-    runs = [_extract_in_a_new_process(tmp_path, seed) for seed in ("1", "2", "3")]
-    assert runs[0] == runs[1] == runs[2]
+    runs = [_extract_in_a_new_process(tmp_path, seed) for seed in ("1", "2")]
+    assert runs[0] == runs[1]
     network = create_model("resnet20")
     modules = dict(network.named_modules())
     weighted = [name for name, m in modules.items() if isinstance(m, (nn.Conv2d, nn.Linear))]
