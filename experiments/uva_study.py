@@ -54,7 +54,11 @@ def run_seed(args: argparse.Namespace, seed: int, record: Callable[[str, object]
     # Closed-loop seeds differ per study seed too (the offset keeps them far from training seeds).
     offset = 1_000_000 + 10_000 * seed
     eval_config = UVAEvalConfig(
-        num_policy_seeds=args.policy_seeds, num_clips=args.eval_clips, seed=seed, policy_seed_offset=offset
+        num_policy_seeds=args.policy_seeds,
+        num_clips=args.eval_clips,
+        num_iter=args.num_iter,
+        seed=seed,
+        policy_seed_offset=offset,
     )
 
     def log(name: str) -> ProgressCallback:
@@ -103,6 +107,7 @@ def main() -> None:
     parser.add_argument("--video-fraction", type=float, default=0.2, help="share of UVA steps in stage 1")
     parser.add_argument("--policy-seeds", type=int, default=50)
     parser.add_argument("--eval-clips", type=int, default=128)
+    parser.add_argument("--num-iter", type=int, default=16, help="MAR decoding steps of the video modes")
     parser.add_argument("--out", required=True, help="JSON report, rewritten after each phase")
     parser.add_argument("--save-dir", type=Path, help="also save both checkpoints (safetensors + config JSON)")
     parser.add_argument("--threads", type=int, default=1, help="1 is fastest on a shared 2-core box")
