@@ -44,7 +44,8 @@ def install_api_docs(app: FastAPI) -> None:
             swagger_js_url=f"{VENDOR}/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url=f"{VENDOR}/swagger-ui/swagger-ui.css",
             swagger_favicon_url=FAVICON,
-            swagger_ui_parameters={"persistAuthorization": True},
+            # validatorUrl None: no badge fetched from validator.swagger.io (nothing leaves this service).
+            swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
         )
 
     @app.get("/redoc", include_in_schema=False)

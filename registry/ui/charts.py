@@ -43,7 +43,7 @@ def line_chart(title: str, series: Sequence[Series], x_label: str, width: int = 
         return Markup("")
     left, right, top, bottom = 48, 120, 16, 32
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+    x0, x1 = (min(xs), max(xs)) if max(xs) > min(xs) else (min(xs) - 0.5, min(xs) + 0.5)  # one epoch: centred
     y0, y1 = min(0.0, min(ys)), max(ys) if max(ys) > 0 else 1.0
     plot_w, plot_h = width - left - right, height - top - bottom
 

@@ -29,8 +29,8 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1280,1000",
 )
+WINDOW_WIDTH, WINDOW_HEIGHT, MAX_SCREENSHOT_HEIGHT = 1280, 1000, 4000
 T = TypeVar("T")
 
 # Controls without a label, as the accessibility tree would see them: no <label for>, no wrapping <label>,
@@ -62,6 +62,7 @@ class Browser:
         options.binary_location = find_binary("chromium", "chromium-browser")
         for flag in CHROMIUM_FLAGS:
             options.add_argument(flag)
+        options.add_argument(f"--window-size={WINDOW_WIDTH},{WINDOW_HEIGHT}")
         options.add_argument(f"--user-data-dir={self.profile / 'profile'}")
         options.add_experimental_option("prefs", {"download.default_directory": str(self.downloads)})
         service = Service(executable_path=find_binary("chromedriver"))
@@ -79,7 +80,10 @@ class Browser:
 
     def page(self, name: str) -> None:
         """Every page visited: saved as a screenshot, and checked for unlabelled controls."""
-        self.driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(WINDOW_WIDTH, min(max(height, WINDOW_HEIGHT), MAX_SCREENSHOT_HEIGHT))
+        self.driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))  # the whole page, not just the viewport
+        self.driver.set_window_size(WINDOW_WIDTH, WINDOW_HEIGHT)
         unlabelled = self.driver.execute_script(UNLABELLED_CONTROLS_JS)
         assert unlabelled == [], f"controls without a label on {self.driver.current_url}: {unlabelled}"
 

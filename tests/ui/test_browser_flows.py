@@ -91,7 +91,12 @@ def test_reports_and_alias_move_for_writers_only(
 ) -> None:
     writer.open(f"/artifacts/{seeded.checkpoint_id}")
     headings = [h.text for h in writer.all("section.report h2")]
-    assert headings == ["Evaluations", "Robustness (top-1 per corruption and severity)"]
+    assert headings == [
+        "Training loss",
+        "Training accuracy",
+        "Evaluations",
+        "Robustness (top-1 per corruption and severity)",
+    ]
     cells = writer.all("section.report svg rect title")
     assert any(c.get_attribute("textContent") == "gaussian_noise, severity 3: 0.200" for c in cells)
     writer.page("artifact-checkpoint")
@@ -226,14 +231,12 @@ def test_train_job_from_the_form_succeeds_live_and_another_is_cancelled(
 def test_api_docs_render_offline_and_sign_out_refuses(
     writer: Browser, jobs_server: LiveServer, access: NamespaceAccess
 ) -> None:
-    writer.open("/docs")
-    writer.wait(lambda: writer.all(".swagger-ui .btn.authorize"), what="Swagger UI's Authorize button")
-    writer.page("docs")
-    writer.open("/redoc")
-    writer.wait(lambda: writer.all(".api-content"), what="ReDoc's content")
-    writer.page("redoc")
-    loaded = writer.driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
-    assert loaded and all(url.startswith(jobs_server.url) for url in loaded), loaded
+    for path, rendered in (("/docs", ".swagger-ui .btn.authorize"), ("/redoc", ".api-content")):
+        writer.open(path)
+        writer.wait(lambda rendered=rendered: writer.all(rendered), what=f"{path} to render")  # type: ignore[misc]
+        writer.page(path.strip("/"))
+        loaded = writer.driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert loaded and all(url.startswith(jobs_server.url) for url in loaded), loaded
 
     writer.open("/")
     writer.sign_out()
