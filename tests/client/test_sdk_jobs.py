@@ -21,6 +21,7 @@ from patchhub import (
     PatchhubError,
     RetryPolicy,
 )
+from patchhub.client import DEFAULT_TIMEOUT
 from tests.client.conftest import RecordingTransport
 from tests.fixtures.safetensors_files import tiny_model_bytes
 from tests.fixtures.services import LiveServer, NamespaceAccess
@@ -159,13 +160,13 @@ def test_wait_logs_events_reconnect_and_failure(
     assert events[-1].type == "end" and events[-1].status == "succeeded"
     assert events[-2].job is not None and events[-2].job.status == "succeeded"
 
-    # The first event stream breaks after its first event: wait reconnects, resuming after the last log line
-    # it saw (Last-Event-ID), and never polls the job or its logs.
+    # The first event stream breaks after one byte: wait reconnects (once: the SDK's read timeout is longer than
+    # the service's keep-alive interval), and never polls the job or its logs.
     second = client.jobs.submit("evaluate", ns, evaluate_params(checkpoint))
     first_stream = f"/v1/jobs/{second.id}/events"
     cuts = iter([1])  # bytes before the cut, for the first stream only
     transport = RecordingTransport(cut=lambda r: next(cuts, None) if r.url.path == first_stream else None)
-    cut_client = jobs_client(http_client=httpx.Client(transport=transport))
+    cut_client = jobs_client(http_client=httpx.Client(transport=transport, timeout=DEFAULT_TIMEOUT))
     assert cut_client.jobs.wait(second.id, timeout=120).status == "succeeded"
     streams = [r for r in transport.requests if r.url.path == first_stream]
     assert len(streams) == 2 and "Last-Event-ID" not in streams[0].headers
