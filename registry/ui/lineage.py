@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-NODE_W, NODE_H, GAP, COLUMN_GAP = 210, 38, 12, 70
+NODE_W, NODE_H, GAP, COLUMN_GAP = 240, 38, 12, 60
 FILLS = {"artifact": "#eff6ff", "job": "#fef9c3", "self": "#dbeafe"}
 
 
