@@ -86,6 +86,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from registry.app import create_app
+    from registry.resources.health.checks import check_blob_store
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -98,6 +99,9 @@ def serve(host: str | None, port: int | None) -> None:
         click.echo(f"jobs: broker {redacted_url(settings.broker_url)}; workers run apart (patchhub-server worker)")
     if token_file:
         click.echo(f"first start: an admin token was written to {token_file} (readable by you only)")
+    blobs = check_blob_store(runtime.store)
+    if not blobs.ok:  # serve anyway (the bucket may be on its way); /readyz answers 503 until it is there
+        click.echo(f"not ready: {blobs.detail}", err=True)
     embedded_worker = _start_embedded_worker() if settings.embedded_broker else None
     try:
         uvicorn.run(create_app(runtime=runtime), host=host, port=port, log_level="info")

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.services import POSTGRES_ADMIN_URL, drop_postgres_database
+from tests.fixtures.services import POSTGRES_ADMIN_URL, drop_postgres_database, free_port
 from tests.fixtures.workers import RedisServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +22,22 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def patchhub_server(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "registry.cli", *args]
     return subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+
+
+def serve_until(env: dict[str, str], text: str, timeout: float = 60) -> str:
+    """Start `serve`, read its output until ``text`` appears, stop it; returns the output so far."""
+    command = [sys.executable, "-m", "registry.cli", "serve", "--port", str(free_port())]
+    server = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert server.stdout is not None
+    output = ""
+    deadline = time.monotonic() + timeout
+    try:
+        while text not in output and time.monotonic() < deadline and (line := server.stdout.readline()):
+            output += line.decode(errors="replace")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return output
 
 
 def one_sentence(result: subprocess.CompletedProcess[str]) -> str:
@@ -77,6 +94,9 @@ def test_bootstrap_says_what_is_missing_and_the_commands_fix_it(operator_env: di
         no_bucket.stdout
     )
     assert "ok    migrations" in no_bucket.stdout
+
+    early = serve_until(env, "not ready: ")  # serves (the bucket may be on its way) but says what is missing
+    assert f"not ready: S3 bucket {bucket!r} does not exist; create it with: patchhub-server storage init" in early
 
     assert f"S3 bucket {bucket!r} is ready" in patchhub_server(env, "storage", "init").stdout
     ready = patchhub_server(env, "check", "--no-workers")
