@@ -30,7 +30,7 @@ class World:
 def make_world(server: LiveServer, access: NamespaceAccess) -> World:
     with server.client(access.write_token) as client:
         create_model(client, access.name)
-        artifact = upload(client, access.name, tiny_model_bytes(seed=7)).json()["id"]
+        artifact = upload(client, access.name, tiny_model_bytes(seed=327)).json()["id"]
         staged = client.post(f"/v1/models/{access.name}/net/uploads", json={"kind": "base"}).json()["id"]
         job = client.post("/v1/jobs", json=demo_job(access.name)).json()["id"]
     return World(ns=access.name, model="net", artifact=artifact, job=job, upload=staged)
@@ -70,7 +70,7 @@ ROUTES: list[tuple[str, str, Call]] = [
     ("create model", "write", lambda c, w: c.post("/v1/models", json=new_model(w.ns))),
     ("start upload", "write", lambda c, w: c.post(f"/v1/models/{w.ns}/{w.model}/uploads", json={"kind": "base"})),
     ("get upload", "write", lambda c, w: c.get(f"/v1/uploads/{w.upload}")),
-    ("upload", "write", lambda c, w: upload(c, w.ns, tiny_model_bytes(seed=8), name=w.model)),
+    ("upload", "write", lambda c, w: upload(c, w.ns, tiny_model_bytes(seed=328), name=w.model)),
     ("submit job", "write", lambda c, w: c.post("/v1/jobs", json=demo_job(w.ns))),
     ("cancel job", "write", lambda c, w: c.post(f"/v1/jobs/{w.job}/cancel")),
     ("delete model", "admin", lambda c, w: c.delete(f"/v1/models/{w.ns}/doomed")),
@@ -131,8 +131,8 @@ def test_a_parent_in_a_namespace_the_token_cannot_read_does_not_exist(
 ) -> None:
     own, other, tokens = worlds
     with live_server.client(tokens["write"]) as client:
-        hidden = upload(client, own.ns, tiny_model_bytes(seed=9), parent=[other.artifact])
-        missing = upload(client, own.ns, tiny_model_bytes(seed=9), parent=[GHOST_ID])
+        hidden = upload(client, own.ns, tiny_model_bytes(seed=329), parent=[other.artifact])
+        missing = upload(client, own.ns, tiny_model_bytes(seed=329), parent=[GHOST_ID])
         assert hidden.status_code == missing.status_code == 422
         assert hidden.json()["detail"] == missing.json()["detail"].replace(GHOST_ID, other.artifact)
         staged = client.post(f"/v1/models/{own.ns}/net/uploads", json={"kind": "base", "parents": [other.artifact]})

@@ -29,7 +29,7 @@ def assert_error(answer: object, *statuses: int) -> None:
 def test_artifact_refs_that_are_no_version(live_server: LiveServer, namespace: NamespaceAccess, ref: str) -> None:
     with live_server.client(namespace.write_token) as client:
         create_model(client, namespace.name)
-        upload(client, namespace.name, tiny_model_bytes(seed=1)).raise_for_status()
+        upload(client, namespace.name, tiny_model_bytes(seed=301)).raise_for_status()
         assert_error(client.get(f"/v1/models/{namespace.name}/net/artifacts/{ref}"), 404)
         composed = client.post("/v1/compositions", json={"base": f"{namespace.name}/net@{ref}"})
         assert_error(composed, 404, 422)
@@ -38,7 +38,7 @@ def test_artifact_refs_that_are_no_version(live_server: LiveServer, namespace: N
 def test_numbers_past_64_bits_in_queries_paths_and_bodies(live_server: LiveServer, namespace: NamespaceAccess) -> None:
     with live_server.client(namespace.write_token) as client:
         create_model(client, namespace.name)
-        upload(client, namespace.name, tiny_model_bytes(seed=2)).raise_for_status()
+        upload(client, namespace.name, tiny_model_bytes(seed=302)).raise_for_status()
         aliases = f"/v1/models/{namespace.name}/net/aliases"
         for version in (HUGE, -1, 0):
             assert_error(client.put(f"{aliases}/prod", json={"version": version}), 422)
@@ -78,7 +78,7 @@ def test_page_tokens_that_decode_to_no_position(
 
 
 def test_ranges_with_numbers_past_any_file(live_server: LiveServer, namespace: NamespaceAccess) -> None:
-    data = tiny_model_bytes(seed=3)
+    data = tiny_model_bytes(seed=303)
     with live_server.client(namespace.write_token) as client:
         create_model(client, namespace.name)
         artifact_id = upload(client, namespace.name, data).json()["id"]
@@ -97,7 +97,7 @@ def test_alias_names_that_read_as_versions_are_refused(
 ) -> None:
     with live_server.client(namespace.write_token) as client:
         create_model(client, namespace.name)
-        upload(client, namespace.name, tiny_model_bytes(seed=5)).raise_for_status()
+        upload(client, namespace.name, tiny_model_bytes(seed=305)).raise_for_status()
         answer = client.put(f"/v1/models/{namespace.name}/net/aliases/{alias}", json={"version": 1})
         assert_error(answer, 422)
         assert "version" in answer.json()["detail"]

@@ -71,14 +71,14 @@ def test_json_nested_past_the_depth_limit_is_422_everywhere(
             assert refused.status_code == 422 and "nested deeper" in refused.json()["detail"]
         ok = post_json(client, "/v1/models", model % (namespace.name, "net", fits))
         assert ok.status_code == 201, ok.text
-        artifact = upload(client, namespace.name, tiny_model_bytes(seed=1)).json()
+        artifact = upload(client, namespace.name, tiny_model_bytes(seed=311)).json()
         path = f"/v1/artifacts/{artifact['id']}/metadata"
         patched = post_json(client, path, '{"metadata": {"x": ' + nested(1000) + "}}", method="PATCH")
         assert patched.status_code == 422 and "nested deeper" in patched.json()["detail"]
         header = client.put(
             f"/v1/models/{namespace.name}/net/artifacts",
             params={"kind": "base"},
-            content=tiny_model_bytes(seed=2),
+            content=tiny_model_bytes(seed=312),
             headers={"X-Patchhub-Metadata": '{"x": ' + nested(500) + "}"},
         )
         assert header.status_code == 422 and "deeper" in header.json()["detail"]
@@ -94,7 +94,7 @@ def test_headers_over_the_limit_are_431(live_server: LiveServer, namespace: Name
         answer = client.put(
             f"/v1/models/{namespace.name}/net/artifacts",
             params={"kind": "base"},
-            content=tiny_model_bytes(seed=3),
+            content=tiny_model_bytes(seed=313),
             headers={"X-Patchhub-Metadata": meta},
         )
         assert answer.status_code == 431 and answer.json()["error"] == "headers_too_large"
@@ -108,7 +108,7 @@ def test_too_many_parents_are_422(live_server: LiveServer, namespace: NamespaceA
     with live_server.client(namespace.write_token) as client:
         create_model(client, namespace.name)
         parents = [f"{i:032x}" for i in range(33)]
-        answer = upload(client, namespace.name, tiny_model_bytes(seed=4), parent=parents)
+        answer = upload(client, namespace.name, tiny_model_bytes(seed=314), parent=parents)
         assert answer.status_code == 422, answer.text
         created = client.post(f"/v1/models/{namespace.name}/net/uploads", json={"kind": "base", "parents": parents})
         assert created.status_code == 422, created.text

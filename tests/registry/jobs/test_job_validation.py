@@ -22,7 +22,7 @@ def inputs(live_server: LiveServer, namespace: NamespaceAccess) -> dict[str, str
     with live_server.client(namespace.write_token) as client:
         create_model(client, namespace.name, "weights")
         create_model(client, namespace.name, "digits")
-        weights = upload(client, namespace.name, tiny_model_bytes(seed=1), name="weights").json()["id"]
+        weights = upload(client, namespace.name, tiny_model_bytes(seed=321), name="weights").json()["id"]
         data = upload(client, namespace.name, dataset_bytes(), name="digits", kind="dataset").json()["id"]
     return {"weights": weights, "dataset": data}
 
