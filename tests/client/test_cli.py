@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -85,3 +87,15 @@ def test_login_stores_a_private_config_and_never_prints_the_token(
     assert code == 1
     for text in (out, err):
         assert token not in text
+
+
+def test_shell_completion_offers_commands_and_options() -> None:
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)}
+        env["_PATCHHUB_COMPLETE"] = "bash_complete"
+        done = subprocess.run(["patchhub"], env=env, capture_output=True, text=True, timeout=60, check=True)
+        return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
+
+    assert complete("patchhub alias ") == ["ls", "rm", "set"]  # a bare group still offers its actions
+    assert complete("patchhub jobs submit --w") == ["--wait"]
+    assert "--force-new-version" in complete("patchhub push --")

@@ -105,7 +105,8 @@ class DefaultGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         first_word = next((arg for arg in args if not arg.startswith("-")), None)
-        if first_word not in self.commands and not _asks_for_help(args):
+        # Not while completing (resilient parsing): there the group's own commands are what to offer.
+        if first_word not in self.commands and not _asks_for_help(args) and not ctx.resilient_parsing:
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
