@@ -34,6 +34,9 @@ log = logging.getLogger("patchhub")
 METADATA_HEADER = "X-Patchhub-Metadata"
 STREAM_CHUNK_BYTES = 1 << 20
 CLOCK_SKEW_S = 300  # tolerated difference between our clock and the service's when matching an upload
+PREFIX_BYTES = 16  # enough of a file to tell safetensors from a pickle
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default format: a zip holding a pickle
+_PICKLE_PROTOCOL = 0x80  # pickle protocol 2+ (torch.save with _use_new_zipfile_serialization=False, pickle.dump)
 
 
 @dataclass(frozen=True)
@@ -131,28 +134,24 @@ def _hashed(path: Path, label: Path, progress: bool) -> LocalFile:
         return LocalFile(size, file_sha256(path, bar.update), path=path)
 
 
-PREFIX_BYTES = 16
-_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default format: a zip holding a pickle
-_PICKLE_PROTOCOL = 0x80  # pickle protocol 2+ (torch.save with _use_new_zipfile_serialization=False, pickle.dump)
-
-
 def check_safetensors(prefix: bytes, name: str) -> None:
     """Refuse, before anything is sent, a file that is plainly not safetensors, saying what it is instead.
 
     A safetensors file starts with the header's length (8 bytes, little-endian) and then the JSON header.
     The service checks the whole file; this only turns the common mistakes into a sentence about the fix.
     """
+    if prefix[8:9] == b"{":  # safetensors-shaped (a header length's low byte may well be 0x80)
+        return
     if prefix.startswith(_ZIP_MAGIC) or prefix[:1] == bytes([_PICKLE_PROTOCOL]):
         raise NotSafetensorsError(
             f"{name} is a Python pickle (torch.save / .pt / .pth), not safetensors; the registry never unpickles. "
             'Convert it: python -c "import torch; from safetensors.torch import save_file; '
             f"save_file(torch.load('{name}', weights_only=True), 'model.safetensors')\""
         )
-    if len(prefix) < 9 or prefix[8:9] != b"{":
-        raise NotSafetensorsError(
-            f"{name} is not a safetensors file (it does not start with a header length and a JSON header); "
-            "save weights with safetensors (safetensors.torch.save_file or safetensors.numpy.save_file)"
-        )
+    raise NotSafetensorsError(
+        f"{name} is not a safetensors file (it does not start with a header length and a JSON header); "
+        "save weights with safetensors (safetensors.torch.save_file or safetensors.numpy.save_file)"
+    )
 
 
 class ArtifactUploader:
