@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     job_lease_seconds: int = 30
     # How often workers sweep for expired leases and queued jobs that never reached the broker.
     job_sweep_seconds: int = 10
+    # A job still queued this long after its message was sent is sent again: the broker may have lost it
+    # (Redis restarted without persistence). A duplicate is harmless; a job is claimed once.
+    job_resend_seconds: int = 300
     # Broker redelivery of unacknowledged messages; longer than the longest job (the lease recovers sooner).
     broker_visibility_timeout_seconds: int = 12 * 3600
     # A job's event stream sends a keep-alive comment after this long without an event, so clients and
@@ -71,6 +74,8 @@ class Settings(BaseSettings):
     upload_session_ttl_hours: int = 24
     # gc leaves unreferenced blobs and staged parts younger than this alone (uploads in flight).
     gc_grace_minutes: int = 60
+    # gc keeps cached composition outputs within this many bytes, deleting the least recently read first.
+    composition_cache_max_bytes: int = 10 * 1024**3
 
     @property
     def resolved_database_url(self) -> str:

@@ -117,6 +117,29 @@ def finish(
     session.flush()
 
 
+def release_after_outage(session: Session, claim: Claim, now: datetime) -> str | None:
+    """Give the job back to the queue as if this attempt never started: the database went away under it,
+    which says nothing about the job. Returns the queue to send it to, or None if the claim no longer
+    owns the job."""
+    result = session.execute(
+        update(Job)
+        .where(_owned(claim))
+        .values(
+            status=JobStatus.queued,
+            attempts=Job.attempts - 1,
+            claim_token=None,
+            lease_expires_at=None,
+            worker=None,
+            enqueued_at=now,
+            message=f"re-queued: the database was unavailable during attempt {claim.attempt}",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.scalar(select(Job.queue).where(Job.id == claim.job_id))
+
+
 def expire_dead_leases(session: Session, now: datetime) -> list[tuple[str, str]]:
     """Jobs whose worker died: re-queue them (or fail them after MAX_ATTEMPTS); returns (id, queue) to enqueue."""
     stale = list(
@@ -142,11 +165,16 @@ def expire_dead_leases(session: Session, now: datetime) -> list[tuple[str, str]]
     return requeue
 
 
-def unsent_jobs(session: Session, now: datetime, grace: timedelta) -> list[tuple[str, str]]:
-    """Queued jobs whose enqueue never happened (the broker was down at submission)."""
+def unsent_jobs(session: Session, now: datetime, grace: timedelta, resend_after: timedelta) -> list[tuple[str, str]]:
+    """Queued jobs whose message never reached the broker (it was down at submission), or reached it long
+    enough ago that it may be lost (a broker restarted without persistence, a claim that failed while the
+    database was away). Sending one twice is harmless: a job is claimed once."""
+    never_sent = and_(Job.enqueued_at.is_(None), Job.created_at < now - grace)
     rows = session.execute(
         select(Job.id, Job.queue).where(
-            Job.status == JobStatus.queued, Job.enqueued_at.is_(None), Job.created_at < now - grace
+            Job.status == JobStatus.queued,
+            Job.cancel_requested.is_(False),
+            or_(never_sent, Job.enqueued_at < now - resend_after),
         )
     )
     return [(job_id, queue) for job_id, queue in rows]

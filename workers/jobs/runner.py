@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import traceback
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from registry.db.base import utcnow
+from registry.db.outage import database_unavailable
 from registry.db.session import transaction
-from registry.jobs.lifecycle import Claim, claim_job, finish, lock_if_owned
+from registry.jobs.broker import enqueue
+from registry.jobs.lifecycle import Claim, claim_job, finish, lock_if_owned, release_after_outage
 from registry.models import Artifact, JobStatus
 from registry.resources.artifacts.service import check_parents, get_artifact, merge_metadata, register_artifact
 from registry.resources.models.service import find_model
@@ -21,6 +25,7 @@ from workers.jobs.handlers import HANDLERS, JobOutcome
 from workers.jobs.runtime import worker_name
 
 log = logging.getLogger("patchhub.worker")
+OUTAGE_WAIT_SECONDS = 3600  # how long a worker waits for the database to give a job back after an outage
 
 
 def execute_job(runtime: Runtime, job_id: str, worker: str | None = None) -> JobStatus | None:
@@ -46,9 +51,41 @@ def execute_job(runtime: Runtime, job_id: str, worker: str | None = None) -> Job
         except JobCancelled:
             return _finish(runtime, claim, JobStatus.cancelled, message="cancelled while running")
         except Exception as exc:
+            if database_unavailable(exc):
+                return _release_after_outage(runtime, claim)
             context.log(traceback.format_exc())
             return _finish(runtime, claim, JobStatus.failed, message="failed", error=f"{type(exc).__name__}: {exc}")
-        return _succeed(runtime, context, outcome)
+        try:
+            return _succeed(runtime, context, outcome)
+        except Exception as exc:
+            if database_unavailable(exc):
+                return _release_after_outage(runtime, claim)
+            raise
+
+
+def _release_after_outage(runtime: Runtime, claim: Claim) -> JobStatus | None:
+    """The database went away under the job: wait for it, then put the job back in the queue without
+    counting this attempt (the attempt limit is for jobs that kill their workers, not for outages)."""
+    log.warning("job %s: the database became unavailable; re-queueing it once the database is back", claim.job_id)
+    deadline = time.monotonic() + OUTAGE_WAIT_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            with transaction(runtime.session_factory) as session:
+                queue = release_after_outage(session, claim, utcnow())
+            break
+        except Exception as exc:
+            if not database_unavailable(exc) or time.monotonic() > deadline:
+                raise  # the lease runs out and a sweeper re-queues the job
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    if queue is None:
+        return None  # another worker has it now
+    try:
+        enqueue(runtime.settings, claim.job_id, queue)
+    except Exception as exc:  # the sweeper resends jobs whose message may be lost
+        log.warning("job %s: could not enqueue it again now (%s)", claim.job_id, type(exc).__name__)
+    return JobStatus.queued
 
 
 def _finish(
