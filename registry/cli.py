@@ -289,16 +289,19 @@ def token_list() -> None:
 @click.option("--grace-minutes", type=int, default=None, help="keep unreferenced bytes younger than this")
 @click.option("--dry-run", is_flag=True)
 def gc(grace_minutes: int | None, dry_run: bool) -> None:
-    """Delete blobs no artifact uses, expired uploads and stale staged bytes."""
+    """Delete blobs no artifact uses, expired uploads, stale staged bytes, and cached compositions over budget."""
     from registry.storage.gc import collect_garbage
 
     settings: Settings = get_settings()
     runtime = _runtime()
     grace = timedelta(minutes=settings.gc_grace_minutes if grace_minutes is None else grace_minutes)
-    report = collect_garbage(runtime.session_factory, runtime.store, grace, dry_run=dry_run)
+    budget = settings.composition_cache_max_bytes
+    report = collect_garbage(
+        runtime.session_factory, runtime.store, grace, dry_run=dry_run, composition_cache_bytes=budget
+    )
     verb = "would delete" if dry_run else "deleted"
     for key, value in dataclasses.asdict(report).items():
-        click.echo(f"{verb} {key}: {value}" if key != "bytes_freed" else f"{key}: {value}")
+        click.echo(f"{verb} {key}: {value}" if not key.endswith("bytes_freed") else f"{key}: {value}")
 
 
 if __name__ == "__main__":

@@ -66,8 +66,14 @@ class LocalBlobWriter(BlobWriter):
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._path, target)
+        for attempt in range(3):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(self._path, target)
+                break
+            except FileNotFoundError:  # a delete pruned the emptied directory between mkdir and replace
+                if attempt == 2 or not self._path.exists():
+                    raise
         _fsync_dir(target.parent)
 
     def _abort(self) -> None:
@@ -121,7 +127,16 @@ class LocalBlobStore(BlobStore):
         return _stream_file(handle, stop - start, chunk_size)
 
     def delete(self, key: str) -> None:
-        self.path_for(key).unlink(missing_ok=True)
+        """Remove the blob, and the directories it leaves empty (as keys' "directories" vanish on S3)."""
+        path = self.path_for(key)
+        path.unlink(missing_ok=True)
+        for directory in path.parents:
+            if directory == self.root or self.root not in directory.parents:
+                break
+            try:
+                directory.rmdir()
+            except OSError:  # not empty (or already gone): the directories above are not empty either
+                break
 
     def list(self, prefix: str = "") -> Iterator[BlobInfo]:
         validate_prefix(prefix)
@@ -161,7 +176,22 @@ class LocalBlobStore(BlobStore):
                     removed += 1
             except FileNotFoundError:
                 continue  # committed or aborted meanwhile
+        self._remove_empty_directories(cutoff)
         return removed
+
+    def _remove_empty_directories(self, cutoff: float) -> None:
+        """Directories emptied before blobs were deleted with them (older parts of ``uploads/<id>/``)."""
+        for directory, subdirectories, files in os.walk(self.root, topdown=False):
+            path = Path(directory)
+            if files or any((path / d).exists() for d in subdirectories) or path == self.root:
+                continue
+            if path == self.staging_dir or self.staging_dir in path.parents:
+                continue
+            try:
+                if path.stat().st_mtime <= cutoff:
+                    path.rmdir()
+            except OSError:
+                continue  # filled or removed meanwhile
 
     def check(self) -> None:
         if not self.staging_dir.is_dir():

@@ -21,5 +21,7 @@ class Composition(Base):
     patches: Mapped[list[Any]] = mapped_column(default=list)
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # set once the output is cached
+    # When the cached output was last read (to the minute): gc evicts the least recently used first.
+    last_read_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,7 @@ import re
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 BLOB_PREFIX = "sha256/"
 UPLOAD_PREFIX = "uploads/"
+COMPOSITION_PREFIX = "compositions/"  # cached composition outputs, by recipe hash (gc keeps them in a budget)
 
 
 def is_sha256(value: str) -> bool:
@@ -27,3 +28,11 @@ def sha256_of_key(key: str) -> str | None:
 
 def upload_part_key(upload_id: str, number: int) -> str:
     return f"{UPLOAD_PREFIX}{upload_id}/{number:05d}"
+
+
+def composition_output_key(composition_id: str) -> str:
+    return f"{COMPOSITION_PREFIX}{composition_id}"
+
+
+def composition_of_key(key: str) -> str | None:
+    return key.removeprefix(COMPOSITION_PREFIX) if key.startswith(COMPOSITION_PREFIX) else None

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -29,3 +31,10 @@ def sha256(data: bytes) -> str:
 
 def stored_blob_keys(server: LiveServer) -> set[str]:
     return {info.key for info in server.runtime.store.list("sha256/")}
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
+        time.sleep(0.05)

@@ -6,7 +6,6 @@ import json
 import pickle
 import socket
 import struct
-import time
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -18,7 +17,8 @@ from patchhub.signature import quantize_signature
 from registry.storage.gc import collect_garbage
 from tests.fixtures.safetensors_files import tiny_model_bytes
 from tests.fixtures.services import LiveServer, NamespaceAccess
-from tests.registry.artifact_helpers import create_model, sha256, stored_blob_keys, upload
+from tests.registry.artifact_helpers import create_model, sha256, stored_blob_keys, upload, wait_until
+from tests.registry.blobs.support import staged_items
 
 
 def _safetensors(header: dict[str, object], data: bytes) -> bytes:
@@ -100,10 +100,12 @@ def test_unknown_kind_and_bad_metadata_are_422(live_server: LiveServer, namespac
 def test_dropped_connection_leaves_no_artifact_and_gc_removes_leftovers(
     live_server: LiveServer, namespace: NamespaceAccess
 ) -> None:
-    data = tiny_model_bytes(seed=11, layers=8, width=128)  # ~0.5 MB
+    store = live_server.runtime.store
+    data = tiny_model_bytes(seed=11, layers=12, width=512)  # 12 MB: S3 stages a part before the drop
     with live_server.client(namespace.write_token) as client:
         create_model(client, namespace.name)
     blobs_before = stored_blob_keys(live_server)
+    staged_before = staged_items(store)
     address = urlparse(live_server.url)
     with socket.create_connection((address.hostname, address.port)) as sock:
         request = (
@@ -111,14 +113,21 @@ def test_dropped_connection_leaves_no_artifact_and_gc_removes_leftovers(
             f"Host: {address.netloc}\r\nAuthorization: Bearer {namespace.write_token}\r\n"
             f"Content-Type: application/octet-stream\r\nContent-Length: {len(data)}\r\n\r\n"
         ).encode()
-        sock.sendall(request + data[: len(data) // 2])
-        time.sleep(0.3)
-    time.sleep(0.5)
+        sock.sendall(request + data[: 3 * len(data) // 4])
+        wait_until(lambda: staged_items(store) > staged_before, "the upload to be staging bytes")
+    # The server notices the drop and aborts the upload: its staged bytes go at once, not at the next gc.
+    wait_until(lambda: staged_items(store) == staged_before, "the dropped upload's staged bytes to go")
     with live_server.client(namespace.write_token) as client:
         assert client.get(f"/v1/models/{namespace.name}/net/artifacts").json()["items"] == []
     assert stored_blob_keys(live_server) == blobs_before
-    report = collect_garbage(live_server.runtime.session_factory, live_server.runtime.store, timedelta(0))
-    assert report.blobs_deleted == 0  # nothing committed, so nothing orphaned beyond staging
+
+    abandoned = store.open_writer()  # what a crashed server process leaves in staging
+    abandoned.write(data)
+    assert staged_items(store) > staged_before
+    report = collect_garbage(live_server.runtime.session_factory, store, timedelta(0))
+    assert report.staging_cleaned >= 1
+    assert report.blobs_deleted == 0  # nothing was committed, so nothing is orphaned beyond staging
+    assert staged_items(store) == staged_before
 
 
 def test_gc_removes_orphaned_blobs_but_keeps_referenced_and_young_ones(

@@ -10,6 +10,7 @@ from registry.errors import Forbidden, Invalid, NotFound, RangeNotSatisfiable, U
 from registry.resources.compositions import service
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut
 from registry.storage.downloads import file_headers, not_modified, stored_file_response, streamed
+from registry.storage.keys import composition_output_key
 
 router = APIRouter(prefix="/v1/compositions", tags=["compositions"])
 AUTH_ERRORS = (Unauthorized, Forbidden)
@@ -70,7 +71,9 @@ async def download_composition(
         if range_header is None:
             return streamed(service.iter_and_cache(runtime, composition), composition.size, headers)
         await run_in_threadpool(lambda: [None for _ in service.iter_and_cache(runtime, composition)])
-        key = service.output_key(composition.id)
+        key = composition_output_key(composition.id)
+    else:
+        await run_in_threadpool(service.record_read, session, composition)
     return stored_file_response(
         runtime.store, key, composition.size, headers, range_header=range_header, if_range=if_range
     )

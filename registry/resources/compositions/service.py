@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from patchhub.compose import (
 from patchhub.safetensors_format import SafetensorsError
 from patchhub.signature import Signature
 from registry.auth.principal import Principal
+from registry.db.base import utcnow
 from registry.db.session import transaction
 from registry.errors import Invalid, NotFound
 from registry.models import Artifact, Composition, Role
@@ -26,14 +28,11 @@ from registry.resources.artifacts.service import get_artifact
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut, PatchOut
 from registry.runtime import Runtime
 from registry.storage.background_sink import BackgroundSink
-from registry.storage.keys import blob_key
+from registry.storage.keys import blob_key, composition_output_key
 from registry.storage.readers import BlobRangeReader, read_stored_header
 
-OUTPUT_PREFIX = "compositions/"
-
-
-def output_key(composition_id: str) -> str:
-    return f"{OUTPUT_PREFIX}{composition_id}"
+# A cached output read again within this long is not recorded again (reads do not write every time).
+READ_RESOLUTION = timedelta(minutes=1)
 
 
 def create_composition(
@@ -113,7 +112,7 @@ def stored_output_key(runtime: Runtime, composition: Composition) -> str | None:
         return None
     if all(p["scale"] == 0.0 for p in composition.patches):
         return blob_key(composition.sha256)
-    key = output_key(composition.id)
+    key = composition_output_key(composition.id)
     return key if runtime.store.exists(key) else None
 
 
@@ -127,7 +126,7 @@ def iter_and_cache(runtime: Runtime, composition: Composition) -> Iterator[bytes
     patches = [(load_signature(runtime, artifact), scale) for artifact, scale in patch_rows if artifact is not None]
     base_key = blob_key(base.sha256)
     header = read_stored_header(runtime.store, base_key, runtime.header_limits)
-    with runtime.store.open_writer(output_key(composition.id)) as writer:
+    with runtime.store.open_writer(composition_output_key(composition.id)) as writer:
         sink = BackgroundSink(writer.write)  # hashing and the cache write overlap computing and sending
         try:
             for piece in iter_composed(header, BlobRangeReader(runtime.store, base_key), patches):
@@ -137,11 +136,19 @@ def iter_and_cache(runtime: Runtime, composition: Composition) -> Iterator[bytes
         except BaseException:
             sink.abandon()
             raise
-        writer.commit(output_key(composition.id))
+        writer.commit(composition_output_key(composition.id))
     with transaction(runtime.session_factory) as session:
         row = session.get(Composition, composition.id)
         if row is not None:
             row.sha256 = sha256
+            row.last_read_at = utcnow()
+
+
+def record_read(session: Session, composition: Composition) -> None:
+    """Note that the cached output was read: gc evicts the least recently read outputs first."""
+    now = utcnow()
+    if composition.last_read_at is None or now - composition.last_read_at > READ_RESOLUTION:
+        composition.last_read_at = now
 
 
 def composition_out(session: Session, composition: Composition, cached: bool) -> CompositionOut:
