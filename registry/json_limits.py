@@ -7,12 +7,34 @@ even a few hundred levels cost the database and every reader), so depth is measu
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
+_NOT_A_NUMBER = re.compile(rb"NaN|Infinity")
+_EXPONENT_NUMBER = re.compile(rb"-?[0-9][0-9.]*[eE][+-]?[0-9]+|[0-9.]{300,}")
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def storable_problem(document: bytes) -> str | None:
+    """What in the JSON ``document`` no database column can hold, or None: Python's parser accepts NaN,
+    Infinity and numbers past a float (1e400), Postgres refuses all three; text columns refuse NUL."""
+    outside_strings = _STRING.sub(b'""', document)
+    if _NOT_A_NUMBER.search(outside_strings):
+        return "NaN and Infinity are not JSON numbers"
+    for number in _EXPONENT_NUMBER.finditer(outside_strings):
+        try:
+            value = float(number.group())
+        except ValueError:
+            continue  # not a number at all: the parser will say so
+        if math.isinf(value):
+            return f"the number {number.group()[:40].decode()} is past the largest float"
+    if _NUL_ESCAPE.search(document):
+        return "strings must not contain NUL (\\u0000)"
+    return None
 
 
 def nested_deeper_than(document: bytes | str, max_depth: int) -> bool:

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.errors import error_body
-from registry.json_limits import nested_deeper_than
+from registry.json_limits import nested_deeper_than, storable_problem
 from registry.numbers import parse_count
 
 
@@ -45,6 +45,9 @@ class RequestLimits:
             detail = f"the request's target and headers are larger than {self.max_headers_bytes} bytes"
             await _refuse(scope, receive, send, 431, "headers_too_large", detail)
             return
+        if b"%00" in (scope.get("raw_path") or b"") or b"%00" in (scope.get("query_string") or b""):
+            await _refuse(scope, receive, send, 422, "invalid", "the request target must not contain NUL (%00)")
+            return
         if not self._takes_json_body(scope):
             await self.app(scope, receive, send)
             return
@@ -56,10 +59,15 @@ class RequestLimits:
         if body is None:
             await _refuse(scope, receive, send, 413, "payload_too_large", self._too_large())
             return
-        if _is_json(dict(headers).get(b"content-type")) and nested_deeper_than(body, self.max_json_depth):
-            detail = f"body: JSON nested deeper than {self.max_json_depth} levels"
-            await _refuse(scope, receive, send, 422, "invalid", detail)
-            return
+        if _is_json(dict(headers).get(b"content-type")):
+            problem = (
+                f"JSON nested deeper than {self.max_json_depth} levels"
+                if nested_deeper_than(body, self.max_json_depth)
+                else storable_problem(body)
+            )
+            if problem is not None:
+                await _refuse(scope, receive, send, 422, "invalid", f"body: {problem}")
+                return
         await self.app(scope, _replay(body, disconnected, receive), send)
 
     def _takes_json_body(self, scope: Scope) -> bool:

@@ -112,3 +112,33 @@ def test_too_many_parents_are_422(live_server: LiveServer, namespace: NamespaceA
         assert answer.status_code == 422, answer.text
         created = client.post(f"/v1/models/{namespace.name}/net/uploads", json={"kind": "base", "parents": parents})
         assert created.status_code == 422, created.text
+
+
+def test_values_no_database_column_holds_are_422(live_server: LiveServer, namespace: NamespaceAccess) -> None:
+    """Python's JSON parser accepts NaN, Infinity and 1e400, and strings may carry NUL; Postgres refuses them
+    all, which answered 500 before."""
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name)
+        artifact = upload(client, namespace.name, tiny_model_bytes(seed=315)).json()["id"]
+        path = f"/v1/artifacts/{artifact}/metadata"
+        for value in ("NaN", "Infinity", "-Infinity", "1e400", '"a\\u0000b"'):
+            answer = post_json(client, path, '{"metadata": {"x": ' + value + "}}", method="PATCH")
+            assert answer.status_code == 422, (value, answer.text)
+        model = '{"namespace": "' + namespace.name + '", "name": "m", "arch": "a", "description": "x\\u0000y"}'
+        assert post_json(client, "/v1/models", model).status_code == 422
+        assert client.get("/v1/models", params={"q": "a\x00b"}).status_code == 422
+        header = client.put(
+            f"/v1/models/{namespace.name}/net/artifacts",
+            params={"kind": "base"},
+            content=tiny_model_bytes(seed=316),
+            headers={"X-Patchhub-Metadata": '{"x": NaN}'},
+        )
+        assert header.status_code == 422, header.text
+        assert (
+            post_json(
+                client, path, '{"metadata": {"x": "NaN \\\\u0000 1e400", "y": 1e300}}', method="PATCH"
+            ).status_code
+            == 200
+        )
+        assert client.get(path.rsplit("/", 1)[0]).json()["metadata"] == {"x": "NaN \\u0000 1e400", "y": 1e300}
+        assert models_in(client, namespace.name) == ["net"]

@@ -19,7 +19,7 @@ from registry.errors import (
     responses,
 )
 from registry.field_limits import MAX_PARENTS
-from registry.json_limits import nested_deeper_than
+from registry.json_limits import nested_deeper_than, storable_problem
 from registry.models import Role
 from registry.models.artifact import ArtifactKind
 from registry.pagination import PageSize
@@ -49,6 +49,9 @@ def parse_metadata_header(value: str | None, max_depth: int) -> dict[str, Any]:
         return {}
     if nested_deeper_than(value, max_depth):
         raise Invalid(f"{METADATA_HEADER} nests JSON deeper than {max_depth} levels")
+    problem = storable_problem(value.encode())
+    if problem is not None:
+        raise Invalid(f"{METADATA_HEADER}: {problem}")
     try:
         meta = json.loads(value)
     except json.JSONDecodeError:
