@@ -73,7 +73,7 @@ def test_the_tutorial_runs_as_written(newcomer: tuple[dict[str, str], Path]) -> 
                 timeout=COMMAND_TIMEOUT_S,
                 stdin=subprocess.DEVNULL,
             )
-            print(f"{time.monotonic() - started:6.1f}s  {command[:100]}")
+            print(f"{time.monotonic() - started:6.1f}s  {command[:100]}\n{done.stdout}")  # shown with -s
             assert done.returncode == 0, (
                 f"{command}\n{done.stdout}\n{done.stderr}\n--- serve log ---\n{log_path.read_text()[-3000:]}"
             )
