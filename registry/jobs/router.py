@@ -98,7 +98,7 @@ def list_jobs(
         page_token=page_token,
         id_prefix=id_prefix,
     )
-    return JobPage(items=[service.job_out(session, n, j) for n, j in rows], next_page_token=next_token)
+    return JobPage(items=service.jobs_out(session, rows), next_page_token=next_token)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=responses(*AUTH_ERRORS, NotFound))

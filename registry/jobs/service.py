@@ -208,27 +208,42 @@ def read_logs(session: Session, job: Job, after: int, limit: int = 1000) -> list
 
 
 def job_out(session: Session, namespace: Namespace, job: Job) -> JobOut:
-    outputs = session.scalars(select(Artifact.id).where(Artifact.job_id == job.id).order_by(Artifact.created_at))
-    return JobOut(
-        id=job.id,
-        kind=job.kind,
-        namespace=namespace.name,
-        params=job.params,
-        queue=job.queue,
-        status=job.status,
-        progress=job.progress,
-        message=job.message,
-        result=job.result,
-        error=job.error,
-        attempts=job.attempts,
-        worker=job.worker,
-        cancel_requested=job.cancel_requested,
-        outputs=list(outputs),
-        created_by=job.created_by,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )
+    return jobs_out(session, [(namespace, job)])[0]
+
+
+def jobs_out(session: Session, rows: list[tuple[Namespace, Job]]) -> list[JobOut]:
+    """The jobs as the API shows them, with one statement for the whole list's outputs."""
+    outputs: dict[str, list[str]] = {job.id: [] for _, job in rows}
+    if outputs:
+        for job_id, artifact_id in session.execute(
+            select(Artifact.job_id, Artifact.id)
+            .where(Artifact.job_id.in_(list(outputs)))
+            .order_by(Artifact.created_at, Artifact.id)
+        ):
+            outputs[str(job_id)].append(artifact_id)
+    return [
+        JobOut(
+            id=job.id,
+            kind=job.kind,
+            namespace=namespace.name,
+            params=job.params,
+            queue=job.queue,
+            status=job.status,
+            progress=job.progress,
+            message=job.message,
+            result=job.result,
+            error=job.error,
+            attempts=job.attempts,
+            worker=job.worker,
+            cancel_requested=job.cancel_requested,
+            outputs=outputs[job.id],
+            created_by=job.created_by,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+        )
+        for namespace, job in rows
+    ]
 
 
 def mark_enqueued(session: Session, job_id: str) -> None:

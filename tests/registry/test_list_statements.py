@@ -70,3 +70,17 @@ def test_artifact_list_statements_do_not_grow_with_the_page(
     assert many == few
     assert items[-1]["parents"][0]["id"] == items[0]["id"]
     assert items[-1]["aliases"] == ["latest"] and items[0]["aliases"] == ["prod"]
+
+
+def test_job_list_statements_do_not_grow_with_the_page(live_server: LiveServer, namespace: NamespaceAccess) -> None:
+    params = {"output_model": f"{namespace.name}/trained", "arch": "resnet20", "epochs": 1}
+    body = {"kind": "train", "namespace": namespace.name, "params": params}
+    with live_server.client(namespace.write_token) as client:
+        for _ in range(2):
+            client.post("/v1/jobs", json=body).raise_for_status()
+        few = _statements_for(live_server, client, "/v1/jobs", 2)
+        for _ in range(6):
+            client.post("/v1/jobs", json=body).raise_for_status()
+        many = _statements_for(live_server, client, "/v1/jobs", 8)
+        assert all(job["outputs"] == [] for job in client.get("/v1/jobs").json()["items"])
+    assert many == few
