@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from registry.blobs import BLOB_STORE_ERRORS
 from registry.db.outage import database_unavailable
 from registry.errors import HTTP_ERROR_NAMES, PatchhubError, Unavailable, error_body
 from registry.jobs.router import router as jobs_router
@@ -93,3 +94,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             return await unexpected(request, exc)
         log.warning("database unavailable on %s %s (%s)", request.method, request.url.path, type(exc).__name__)
         return await patchhub_error(request, Unavailable("the database is unavailable; retry shortly"))
+
+    async def blob_store_error(request: Request, exc: Exception) -> JSONResponse:
+        reason = request.app.state.runtime.store.unavailable_reason(exc)
+        if reason is None:
+            return await unexpected(request, exc)
+        log.warning("blob store unavailable on %s %s: %s", request.method, request.url.path, reason)
+        return await patchhub_error(request, Unavailable(f"{reason}; retry later"))
+
+    for error_type in BLOB_STORE_ERRORS:
+        app.add_exception_handler(error_type, blob_store_error)

@@ -160,3 +160,8 @@ class BlobStore(ABC):
     @abstractmethod
     def check(self) -> None:
         """Readiness probe: raises BlobStoreUnavailable if the store cannot serve requests."""
+
+    def unavailable_reason(self, error: BaseException) -> str | None:
+        """Why the store cannot serve requests now, when ``error`` says so (the caller answers 503 and may
+        retry); None for any other error."""
+        return str(error) if isinstance(error, BlobStoreUnavailable) else None

@@ -17,7 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from registry.blobs.base import (
     BlobInfo,
@@ -65,6 +66,10 @@ def _stream_body(body: StreamingBody, chunk_size: int) -> Iterator[bytes]:
         yield from body.iter_chunks(chunk_size)
     finally:
         body.close()
+
+
+# What the S3 client raises: the service asks the store (unavailable_reason) whether one means "try later".
+S3_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 
 
 class S3BlobWriter(BlobWriter):
@@ -223,6 +228,9 @@ class S3BlobStore(BlobStore):
         return f"{self.staging_prefix}{uuid.uuid4().hex}"
 
     def open_writer(self, key_hint: str | None = None) -> S3BlobWriter:
+        # One HEAD first: a missing bucket is reported before the caller starts reading a request body
+        # (an HTTP client still sending its body often cannot read an early answer).
+        self.check()
         return S3BlobWriter(self, key_hint)
 
     def _head(self, full_key: str) -> int | None:
@@ -386,6 +394,17 @@ class S3BlobStore(BlobStore):
                     self.client.delete_object(Bucket=self.bucket, Key=obj["Key"])
                     removed += 1
         return removed
+
+    def unavailable_reason(self, error: BaseException) -> str | None:
+        if isinstance(error, ClientError):
+            code = error_code(error)
+            if code == "NoSuchBucket":
+                return f"the S3 bucket {self.bucket!r} does not exist"
+            if code in ("SlowDown", "ServiceUnavailable", "503"):
+                return f"the S3 endpoint is overloaded ({code})"
+        elif isinstance(error, (BotoConnectionError, HTTPClientError)):  # refused, timed out, cut off
+            return f"the S3 endpoint cannot be reached ({type(error).__name__})"
+        return super().unavailable_reason(error)
 
     def check(self) -> None:
         try:
