@@ -98,6 +98,8 @@ async def complete_upload(
     service.check_open(upload)
     stored_parts = await run_in_threadpool(service.parts, session, upload)
     service.check_parts_contiguous(stored_parts)
+    # As for a single upload: no transaction (no lock, no pooled connection) while the parts stream.
+    await run_in_threadpool(session.commit)
     ingest = await run_in_threadpool(
         Ingest,
         runtime.store,
