@@ -1,13 +1,15 @@
 """Property-based fuzzing of every route over the live OpenAPI (schemathesis), with an admin token.
 
-The server is a real uvicorn process-in-thread on both backends. Every generated request must get an answer
-that the OpenAPI declares: no 5xx, a declared status code, a declared content type, and a body matching the
-declared schema (errors included). Time is bounded by the number of examples per route.
+The server is a real uvicorn server (in a thread) on Postgres + S3, the production shape, private to this
+module. Every generated request must get an answer that the OpenAPI declares: no 5xx, a declared status code,
+a declared content type, and a body matching the declared schema (errors included). Time is bounded by the
+number of examples per route (about 40 s here).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 import schemathesis
@@ -16,7 +18,13 @@ from schemathesis import checks
 from schemathesis.config import SchemathesisConfig
 
 from tests.fixtures.safetensors_files import tiny_model_bytes
-from tests.fixtures.services import LiveServer
+from tests.fixtures.services import (
+    LiveServer,
+    backend_settings,
+    create_postgres_database,
+    drop_postgres_database,
+    start_live_server,
+)
 
 EXAMPLES_PER_ROUTE = int(os.environ.get("PATCHHUB_FUZZ_EXAMPLES", "5"))
 # coverage: boundary values of every declared parameter (huge, negative, empty, wrong types); fuzzing: random.
@@ -31,20 +39,28 @@ CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def fuzz_target(live_server: LiveServer) -> LiveServer:
-    """Something to find: a namespace, a model with two versions and an alias, so generated ids sometimes hit."""
-    with live_server.client() as admin:
-        if admin.get("/v1/models/fuzz/net").status_code == 404:
-            admin.post("/v1/namespaces", json={"name": "fuzz"})
-            admin.post("/v1/models", json={"namespace": "fuzz", "name": "net", "arch": "mlp"}).raise_for_status()
-            for seed in (1, 2):
-                admin.put(
-                    "/v1/models/fuzz/net/artifacts",
-                    params={"kind": "base"},
-                    content=tiny_model_bytes(seed=seed),
-                    headers={"Content-Type": "application/octet-stream"},
-                ).raise_for_status()
-    return live_server
+def fuzz_target(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A Postgres + S3 server of its own (the fuzzer's admin token revokes tokens and deletes models, which
+    must not reach the servers other tests share), holding a namespace and a model with two versions so
+    generated ids sometimes hit."""
+    database = create_postgres_database()
+    settings = backend_settings("postgres-s3", tmp_path_factory.mktemp("fuzz"), database, s3_endpoint)
+    server, uvicorn_server, thread = start_live_server(settings, "postgres-s3")
+    with server.client() as admin:
+        admin.post("/v1/namespaces", json={"name": "fuzz"}).raise_for_status()
+        admin.post("/v1/models", json={"namespace": "fuzz", "name": "net", "arch": "mlp"}).raise_for_status()
+        for seed in (1, 2):
+            admin.put(
+                "/v1/models/fuzz/net/artifacts",
+                params={"kind": "base"},
+                content=tiny_model_bytes(seed=seed),
+                headers={"Content-Type": "application/octet-stream"},
+            ).raise_for_status()
+    yield server
+    uvicorn_server.should_exit = True
+    thread.join(timeout=10)
+    server.runtime.close()
+    drop_postgres_database(database)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +73,6 @@ def api_schema(fuzz_target: LiveServer) -> schemathesis.BaseSchema:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
-@pytest.mark.parametrize("live_server", ["postgres-s3"], indirect=True)  # the production shape; time-bounded
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES_PER_ROUTE,
