@@ -7,7 +7,7 @@ from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from registry.auth.principal import Principal
-from registry.models import Artifact, ArtifactParent, Job, Model, Namespace, Role
+from registry.models import Artifact, ArtifactParent, Job, JobLog, Model, Namespace, Role
 from registry.models.artifact import ArtifactKind
 from registry.ui.rendering import can
 
@@ -68,3 +68,9 @@ def artifact_choices(session: Session, principal: Principal, kinds: tuple[Artifa
     if principal.namespace_id is not None:
         query = query.where(Model.namespace_id == principal.namespace_id)
     return [f"{ns}/{name}@v{version}" for ns, name, version in session.execute(query)]
+
+
+def log_tail(session: Session, job_id: str, lines: int) -> list[JobLog]:
+    """The job's last ``lines`` log lines, oldest first (the caller has checked the job may be read)."""
+    newest = session.scalars(select(JobLog).where(JobLog.job_id == job_id).order_by(JobLog.id.desc()).limit(lines))
+    return list(reversed(list(newest)))

@@ -16,7 +16,7 @@ from registry.jobs.schemas import JobCreate, JobKindOut
 from registry.models import JobStatus, Role
 from registry.resources.namespaces import router as namespaces_api
 from registry.resources.namespaces.service import get_namespace
-from registry.ui import job_forms
+from registry.ui import job_forms, queries
 from registry.ui.deps import FormDep, PagePrincipalDep
 from registry.ui.rendering import PageRoute, can, render
 
@@ -134,11 +134,11 @@ def submit_job(
 
 @router.get("/jobs/{job_id}")
 def job_page(request: Request, job_id: str, session: SessionDep, principal: PagePrincipalDep) -> Response:
-    job = jobs_api.get_job(job_id=job_id, session=session, principal=principal)
-    lines = jobs_api.get_logs(job_id=job_id, session=session, principal=principal, after=0)
+    job = jobs_api.get_job(job_id=job_id, session=session, principal=principal)  # the API's read check
+    lines = queries.log_tail(session, job.id, LOG_TAIL_LINES)
     context = {
         "job": job,
-        "log": lines[-LOG_TAIL_LINES:],
+        "log": lines,
         "last_log_id": lines[-1].id if lines else 0,
         "can_cancel": not job.status.terminal and can(principal, Role.write, get_namespace(session, job.namespace)),
     }
