@@ -12,6 +12,7 @@ from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
 from registry.jobs.broker import make_celery
+from registry.jobs.presence import WorkerPresence, start_announcing, supports_presence
 from registry.settings import get_settings
 from workers.jobs.runtime import worker_runtime
 from workers.jobs.sweeper import start_sweeper
@@ -21,8 +22,12 @@ _sweeper_stop = threading.Event()
 
 
 @worker_ready.connect
-def _start_sweeper(**_kwargs: Any) -> None:
+def _start_sweeper(sender: Any = None, **_kwargs: Any) -> None:
     start_sweeper(worker_runtime(), _sweeper_stop)
+    broker_url = get_settings().broker_url
+    if sender is not None and supports_presence(broker_url):  # what `patchhub-server check` reads
+        queues = tuple(sorted(queue.name for queue in sender.task_consumer.queues))
+        start_announcing(broker_url, WorkerPresence(node=sender.hostname, queues=queues), _sweeper_stop)
 
 
 @worker_shutdown.connect

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,11 +89,15 @@ def stack(installs: Installs, s3_endpoint: str, tmp_path: Path) -> Iterator[Stac
         banner = api.log()
         assert f"database: {database_url}" in banner and "***" not in banner  # no password, so no stars
 
-        checked = wait_until(
-            lambda: (r := run(["patchhub-server", "check"], operator_env, tmp_path)).returncode == 0 and r,
-            timeout=300,  # workers import torch; on a loaded 2-core machine that takes a while
-            message=f"workers never listened: {workers['cpu'].log()}\n{workers['gpu'].log()}",
-        )
+        def all_listening() -> subprocess.CompletedProcess[str] | None:
+            for service in started:
+                assert service.process.poll() is None, f"{service.name} exited:\n{service.log()}"
+            result = run(["patchhub-server", "check"], operator_env, tmp_path)
+            assert "FAIL  broker" not in result.stdout, result.stdout
+            return result if result.returncode == 0 else None
+
+        # workers import torch; on a loaded 2-core machine that takes a while
+        checked = wait_until(all_listening, timeout=300, message="the workers never listened on their queues")
         assert "ok    queue gpu: 1 worker(s)" in checked.stdout and "ok    queue cpu: 1 worker(s)" in checked.stdout
         own = run(["patchhub-server", "check", "--local-worker"], role_env("worker", "worker-cpu"), tmp_path)
         assert own.returncode == 0, own.stdout  # the workers' container healthcheck

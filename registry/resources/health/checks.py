@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,12 +13,11 @@ from registry.blobs import BlobStore, BlobStoreUnavailable
 from registry.db import migrate
 from registry.db.problems import describe_database_error, redacted_url
 from registry.jobs.broker import QUEUES, make_celery
+from registry.jobs.presence import listening_workers, supports_presence
 from registry.runtime import Runtime
 from registry.settings import Settings
 
 BROKER_TIMEOUT_S = 2.0
-# How long a broadcast waits for workers' replies (it always waits this long: nobody knows how many answer).
-WORKER_REPLY_TIMEOUT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,20 +67,25 @@ def check_blob_store(store: BlobStore) -> Check:
 
 
 def check_jobs(settings: Settings, *, workers: bool = True) -> list[Check]:
-    """The broker answers, and (asked through it) at least one worker consumes each queue."""
+    """The broker answers, and at least one worker announced that it consumes each queue."""
     try:
-        broker, replies = _ask_workers(settings, workers)
-    except Exception as exc:  # kombu raises transport-specific errors (redis, sqlalchemy, socket)
+        broker = _check_broker(settings)
+        found = listening_workers(settings.broker_url) if workers and supports_presence(settings.broker_url) else []
+    except ImportError as exc:  # a broken install, not a broker problem
+        detail = f"cannot talk to the broker: {exc}; reinstall patchhub-server with its dependencies"
+        return [Check("broker", False, detail, serves_without=True)]
+    except Exception as exc:  # kombu and redis raise transport-specific errors (socket, sqlalchemy, redis)
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = redacted_url(settings.resolved_broker_url)
         return [Check("broker", False, f"the broker at {where} is unreachable: {reason}", serves_without=True)]
-    if replies is None:
+    if not workers:
         return [broker]
     checks = [broker]
     for queue in QUEUES:
-        if settings.embedded_broker:  # kombu's SQLAlchemy transport cannot broadcast, so there is nobody to ask
+        nodes = [worker.node for worker in found if queue in worker.queues]
+        if settings.embedded_broker:  # no presence store there, and `serve` starts its own worker
             checks.append(Check(f"queue {queue}", True, "not checked: serve starts its own worker", True))
-        elif nodes := listening_on(replies, queue):
+        elif nodes:
             checks.append(Check(f"queue {queue}", True, f"{len(nodes)} worker(s): {', '.join(nodes)}", True))
         else:
             fix = f"start one with: patchhub-server worker --queues {queue}"
@@ -91,36 +94,26 @@ def check_jobs(settings: Settings, *, workers: bool = True) -> list[Check]:
 
 
 def check_worker_on_this_host(settings: Settings) -> Check:
-    """A worker's own healthcheck: some worker on this host (container) answers through the broker."""
+    """A worker's own healthcheck: a worker on this host (container) announced itself on the broker."""
     host = socket.gethostname()
+    if not supports_presence(settings.broker_url):
+        return Check("worker", False, "needs a Redis broker (PATCHHUB_BROKER_URL=redis://...)")
     try:
-        _broker, replies = _ask_workers(settings, workers=True)
+        found = [worker for worker in listening_workers(settings.broker_url) if worker.node.endswith(f"@{host}")]
     except Exception as exc:
         return Check("worker", False, f"the broker is unreachable: {type(exc).__name__}")
-    nodes = sorted(node for node in replies or {} if node.endswith(f"@{host}"))
-    if not nodes:
-        return Check("worker", False, f"no worker on this host ({host}) answers")
-    queues = sorted({q for node in nodes for q in (entry.get("name") for entry in (replies or {})[node]) if q})
-    return Check("worker", True, f"{', '.join(nodes)} consumes {', '.join(queues)}")
+    if not found:
+        return Check("worker", False, f"no worker on this host ({host}) announced itself")
+    return Check("worker", True, "; ".join(f"{w.node} consumes {', '.join(w.queues)}" for w in found))
 
 
-def listening_on(replies: dict[str, list[dict[str, Any]]], queue: str) -> list[str]:
-    return sorted(node for node, queues in replies.items() if any(q.get("name") == queue for q in queues))
-
-
-def _ask_workers(settings: Settings, workers: bool) -> tuple[Check, dict[str, list[dict[str, Any]]] | None]:
-    """Connect to the broker with bounded waits; with ``workers``, broadcast for the queues each consumes."""
+def _check_broker(settings: Settings) -> Check:
+    """Connect the way Celery does, with bounded waits."""
     app = make_celery(settings)
     with app.connection_for_write(connect_timeout=BROKER_TIMEOUT_S) as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT_S)
         kind = "embedded (SQLite file)" if settings.embedded_broker else conn.transport_cls
-        broker = Check("broker", True, f"{kind} answers", serves_without=True)
-        if not workers:
-            return broker, None
-        if settings.embedded_broker:
-            return broker, {}
-        replies = app.control.inspect(timeout=WORKER_REPLY_TIMEOUT_S, connection=conn).active_queues()
-        return broker, replies or {}
+    return Check("broker", True, f"{kind} answers", serves_without=True)
 
 
 def run_checks(runtime: Runtime, *, workers: bool = True) -> list[Check]:
