@@ -5,9 +5,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+MAX_SEED = 2**32 - 1  # what every random generator the workers seed accepts
 
 
 class Device(str, enum.Enum):
@@ -32,6 +34,14 @@ class JobParams(BaseModel):
     artifact_fields: ClassVar[tuple[str, ...]] = ()
     # Fields naming the model ("ns/name") outputs are registered under; the caller needs write access there.
     output_model_fields: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("*")
+    @classmethod
+    def _seeds_in_range(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or ""
+        if (name == "seed" or name.endswith("_seed")) and isinstance(value, int) and not 0 <= value <= MAX_SEED:
+            raise ValueError(f"a seed must be between 0 and {MAX_SEED}")
+        return value
 
     @classmethod
     def expected_kinds(cls, field: str) -> tuple[str, ...]:

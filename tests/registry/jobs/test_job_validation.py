@@ -36,6 +36,8 @@ def refused_cases(ns: str, inputs: dict[str, str]) -> list[tuple[str, dict[str, 
         ("evaluate", {"artifact": inputs["dataset"]}, "params.artifact"),
         ("evaluate", {"artifact": inputs["weights"], "dataset": "builtin:mnist-but-not"}, "params.dataset"),
         ("train_uva", {"output_model": out, "dataset": inputs["weights"]}, "params.dataset"),
+        ("train", {"output_model": out, "arch": "resnet20", "seed": 2**70}, "params.seed"),
+        ("evaluate", {"artifact": inputs["weights"], "split_seed": -1}, "params.split_seed"),
     ]
 
 
