@@ -41,6 +41,8 @@ class Artifact(Base):
     # The output's name within its job: a redelivered job finds what it already registered, never twice.
     job_output: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who made it: the uploading token's name, or for a job's output the token that submitted the job.
+    created_by: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
     parent_links: Mapped[list[ArtifactParent]] = relationship(
         lazy="raise", foreign_keys="ArtifactParent.artifact_id", order_by="ArtifactParent.position"

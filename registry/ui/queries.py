@@ -48,13 +48,6 @@ def jobs_using(session: Session, principal: Principal, artifact_id: str) -> list
     return [(n, j) for n, j in rows if can(principal, Role.read, n)]
 
 
-def job_creators(session: Session, job_ids: list[str]) -> dict[str, str]:
-    """Who submitted each job (the token name), for "created by" of the artifacts jobs made."""
-    if not job_ids:
-        return {}
-    return {job_id: who for job_id, who in session.execute(select(Job.id, Job.created_by).where(Job.id.in_(job_ids)))}
-
-
 def artifact_choices(session: Session, principal: Principal, kinds: tuple[ArtifactKind, ...]) -> list[str]:
     """References (``ns/name@vN``) of the newest artifacts of these kinds, for the composition builder."""
     query = (

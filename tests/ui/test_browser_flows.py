@@ -212,6 +212,7 @@ def test_train_job_from_the_form_succeeds_live_and_another_is_cancelled(
     writer.css("#job-outputs a").click()
     writer.wait(lambda: writer.all("section.report"), what="the checkpoint page")
     assert "Training loss" in [h.text for h in writer.all("section.report h2")]
+    assert " by w, job train" in writer.text("#artifact-meta")  # made by the job the token "w" submitted
     writer.page("artifact-trained-checkpoint")
 
     writer.open("/jobs/new?kind=train")

@@ -106,7 +106,9 @@ async def upload_artifact(
 
     def register() -> ArtifactOut:
         check_content(kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size))
-        artifact = service.register_artifact(session, model, stored, kind=kind, meta=meta, parents=parents)
+        artifact = service.register_artifact(
+            session, model, stored, kind=kind, meta=meta, parents=parents, created_by=principal.token_name
+        )
         return service.artifact_out(session, ns, model, artifact)
 
     return await run_in_threadpool(register)

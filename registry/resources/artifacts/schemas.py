@@ -28,6 +28,7 @@ class ArtifactOut(ArtifactRef):
     job_id: str | None = Field(description="lineage: the job that produced this artifact")
     aliases: list[str]
     created_at: datetime
+    created_by: str = Field(description="the uploading token's name (for a job's output, the job's submitter)")
 
 
 class ArtifactPage(BaseModel):

@@ -14,7 +14,7 @@ from registry.auth.principal import Principal
 from registry.db.base import utcnow
 from registry.db.upsert import upsert
 from registry.errors import Invalid, NotFound
-from registry.models import Alias, Artifact, ArtifactParent, Model, Namespace
+from registry.models import Alias, Artifact, ArtifactParent, Job, Model, Namespace
 from registry.models.artifact import ArtifactKind
 from registry.names import check_name
 from registry.numbers import parse_count
@@ -66,8 +66,10 @@ def register_artifact(
     parents: list[Artifact],
     job_id: str | None = None,
     job_output: str | None = None,
+    created_by: str | None = None,
 ) -> Artifact:
-    """Make verified bytes visible as the model's next version and move ``latest`` onto it."""
+    """Make verified bytes visible as the model's next version and move ``latest`` onto it. ``created_by``
+    defaults to the submitter of ``job_id``."""
     lock_model(session, model)
     version = (session.scalar(select(func.max(Artifact.version)).where(Artifact.model_id == model.id)) or 0) + 1
     header = stored.header
@@ -85,6 +87,7 @@ def register_artifact(
         meta=check_metadata(meta),
         job_id=job_id,
         job_output=job_output,
+        created_by=created_by if created_by is not None else _job_submitter(session, job_id),
     )
     session.add(artifact)
     session.flush()
@@ -106,6 +109,10 @@ def lock_model(session: Session, model: Model) -> None:
     session.execute(
         update(Model).where(Model.id == model.id).values(name=Model.name).execution_options(synchronize_session=False)
     )
+
+
+def _job_submitter(session: Session, job_id: str | None) -> str:
+    return (session.scalar(select(Job.created_by).where(Job.id == job_id)) or "") if job_id else ""
 
 
 def _point_alias(session: Session, model: Model, alias: str, artifact: Artifact) -> None:
@@ -260,6 +267,7 @@ def artifacts_out(session: Session, namespace: Namespace, model: Model, artifact
             job_id=artifact.job_id,
             aliases=aliases[artifact.id],
             created_at=artifact.created_at,
+            created_by=artifact.created_by,
         )
         for artifact in artifacts
     ]

@@ -119,7 +119,13 @@ async def complete_upload(
         check_content(upload.kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size))
         parents = artifacts.check_parents(session, upload.meta.get("parents", []), principal)
         artifact = artifacts.register_artifact(
-            session, model, stored, kind=upload.kind, meta=upload.meta.get("metadata", {}), parents=parents
+            session,
+            model,
+            stored,
+            kind=upload.kind,
+            meta=upload.meta.get("metadata", {}),
+            parents=parents,
+            created_by=principal.token_name,
         )
         service.finish_upload(session, upload, artifact)
         session.commit()  # the artifact is safe; only now drop the staged parts

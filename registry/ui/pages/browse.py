@@ -108,7 +108,6 @@ def _model_page(
         "model": model,
         "versions": versions.items,
         "next_page_token": versions.next_page_token,
-        "creators": queries.job_creators(session, [a.job_id for a in versions.items if a.job_id]),
         "aliases": aliases,
         "can_write": can(principal, Role.write, ns),
         "alias_error": alias_error,
