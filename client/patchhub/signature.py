@@ -13,7 +13,9 @@ A signature covers some tensors of a base model (its shallow layers). For each c
 ``scheme`` "per_tensor" stores scale/offset with shape [1]; "per_channel" stores shape [shape[0]] for
 tensors of two or more dims, one per dim-0 slice (output channels); 1-d tensors keep [1].
 ``__metadata__`` names the format, version, shapes and provenance. Loading validates everything and
-never unpickles.
+never unpickles. A loaded signature keeps only its scales and offsets in memory; codes (and 32-bit values)
+stay where they are stored and are read a slice at a time when a delta is asked for (``ByteSource``), so
+composing with many signatures costs no more memory than composing with one.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ import hashlib
 import json
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -47,12 +49,47 @@ PART_SEPARATOR = "::"
 _RESERVED_KEYS = ("format", "format_version", "bits", "scheme", "tensors")
 
 
+class ByteSource(Protocol):
+    def read(self, offset: int, length: int) -> bytes | memoryview:
+        """Exactly ``length`` bytes of the signature file starting at ``offset``."""
+        ...
+
+
+class StoredPart:
+    """A tensor part left in its file (little-endian ``dtype``), read a slice of elements at a time."""
+
+    def __init__(self, source: ByteSource, offset: int, dtype: str, shape: tuple[int, ...]):
+        self._source = source
+        self._offset = offset
+        self._dtype = np.dtype(dtype)
+        self.dtype = self._dtype.newbyteorder("=")
+        self.shape = shape
+        self.numel = math.prod(shape)
+        self.nbytes = self.numel * self._dtype.itemsize
+
+    def items(self, start: int, stop: int) -> np.ndarray:
+        """Flattened elements [start, stop), read-only when the source allows it."""
+        itemsize = self._dtype.itemsize
+        data = self._source.read(self._offset + start * itemsize, (stop - start) * itemsize)
+        return np.frombuffer(data, dtype=self._dtype).astype(self.dtype, copy=False)
+
+    def load(self) -> np.ndarray:
+        return self.items(0, self.numel).reshape(self.shape)
+
+    def chunks(self, items: int = 1 << 22) -> Iterator[np.ndarray]:
+        for start in range(0, self.numel, items):
+            yield self.items(start, min(self.numel, start + items))
+
+
+Values = np.ndarray | StoredPart
+
+
 @dataclass(frozen=True)
 class QuantizedTensor:
     """One covered tensor as stored: codes (or float32 values for 32 bits) plus scale/offset."""
 
     shape: tuple[int, ...]  # the base tensor's shape
-    values: np.ndarray  # bits 32: float32 [*shape]; otherwise packed uint8 codes [ceil(numel*bits/8)]
+    values: Values  # bits 32: float32 [*shape]; otherwise packed uint8 codes [ceil(numel*bits/8)]
     scale: np.ndarray | None  # float32 [1] or [shape[0]]; None for 32 bits
     offset: np.ndarray | None  # float32 like scale; None for 32 and 1 bits
 
@@ -60,7 +97,14 @@ class QuantizedTensor:
 class Signature:
     """A loaded or freshly quantized signature. ``delta(name)`` gives the dequantized float32 delta."""
 
-    def __init__(self, tensors: Mapping[str, QuantizedTensor], bits: int, scheme: str, metadata: Mapping[str, str]):
+    def __init__(
+        self,
+        tensors: Mapping[str, QuantizedTensor],
+        bits: int,
+        scheme: str,
+        metadata: Mapping[str, str],
+        sha256: str | Callable[[], str] | None = None,
+    ):
         _check_bits_scheme(bits, scheme)
         self._tensors = dict(tensors)
         self.bits = bits
@@ -69,6 +113,7 @@ class Signature:
         for name, tensor in self._tensors.items():
             _validate_tensor(name, tensor, bits, scheme)
         self._bytes: bytes | None = None
+        self._sha256 = sha256  # of the file it was loaded from (or how to compute it); None: of its serialization
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -118,12 +163,12 @@ class Signature:
         if not 0 <= start <= stop <= numel:
             raise ValueError(f"slice [{start}, {stop}) is outside the {numel} elements of {name!r}")
         if self.bits == 32:
-            return tensor.values.reshape(-1)[start:stop].astype(np.float32)
+            return _flat_items(tensor.values, start, stop).astype(np.float32)
         alignment = self.slice_alignment(name)
         if start % alignment or (stop != numel and stop % alignment):
             raise ValueError(f"slice [{start}, {stop}) of {name!r} is not aligned to {alignment} elements")
         per_byte = 8 // self.bits
-        packed = tensor.values[start // per_byte : -(-stop // per_byte)]
+        packed = _flat_items(tensor.values, start // per_byte, -(-stop // per_byte))
         codes = unpack_bits(packed, self.bits, stop - start).astype(np.float32)
         assert tensor.scale is not None
         rows = scale_rows(tensor.shape, self.scheme)
@@ -143,7 +188,7 @@ class Signature:
         [0, 2^bits - 1], so each row's extremes are its offset and offset + scale * (2^bits - 1))."""
         tensor = self._tensor(name)
         if self.bits == 32:
-            return float(np.abs(tensor.values).max(initial=0.0))
+            return max((float(np.abs(chunk).max(initial=0.0)) for chunk in _chunks(tensor.values)), default=0.0)
         assert tensor.scale is not None
         scale = np.abs(tensor.scale.astype(np.float64))
         if self.bits == 1:
@@ -160,22 +205,34 @@ class Signature:
     def to_bytes(self) -> bytes:
         """The safetensors serialization; the same signature always gives the same bytes."""
         if self._bytes is None:
-            self._bytes = _serialize(list(self._parts()), self.metadata)
+            self._bytes = _serialize([(name, _loaded(part)) for name, part in self._parts()], self.metadata)
         return self._bytes
 
     def sha256(self) -> str:
-        return hashlib.sha256(self.to_bytes()).hexdigest()
+        """The sha256 of the file this signature was loaded from (its artifact's), or of its serialization."""
+        if not isinstance(self._sha256, str):
+            self._sha256 = self._sha256() if self._sha256 else hashlib.sha256(self.to_bytes()).hexdigest()
+        return self._sha256
 
     def save(self, path: str | Path) -> None:
         Path(path).write_bytes(self.to_bytes())
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Signature:
-        return _deserialize(data)
+    def from_bytes(cls, data: bytes, sha256: str | None = None) -> Signature:
+        """Load from the file's bytes (codes stay views into ``data``); pass ``sha256`` when it is known."""
+        return cls.open(_BytesSource(data), len(data), sha256 or (lambda: hashlib.sha256(data).hexdigest()))
 
     @classmethod
-    def from_path(cls, path: str | Path) -> Signature:
-        return _deserialize(Path(path).read_bytes())
+    def from_path(cls, path: str | Path, sha256: str | None = None) -> Signature:
+        """Load from a file that stays in place: deltas are read from it when asked for."""
+        source = _PathSource(Path(path))
+        return cls.open(source, source.size, sha256 or source.sha256)
+
+    @classmethod
+    def open(cls, source: ByteSource, size: int, sha256: str | Callable[[], str]) -> Signature:
+        """Load the header, scales and offsets of a ``size``-byte signature file from ``source``, validating
+        everything (32-bit values are scanned slice by slice); codes stay in the source."""
+        return _deserialize(source, size, sha256)
 
     def _tensor(self, name: str) -> QuantizedTensor:
         try:
@@ -183,8 +240,8 @@ class Signature:
         except KeyError:
             raise KeyError(f"signature does not cover tensor {name!r}") from None
 
-    def _parts(self) -> list[tuple[str, np.ndarray]]:
-        parts: list[tuple[str, np.ndarray]] = []
+    def _parts(self) -> list[tuple[str, Values]]:
+        parts: list[tuple[str, Values]] = []
         for name, tensor in self._tensors.items():
             if self.bits == 32:
                 parts.append((name, tensor.values))
@@ -281,7 +338,7 @@ def _validate_tensor(name: str, tensor: QuantizedTensor, bits: int, scheme: str)
     if bits == 32:
         if tensor.values.dtype != np.float32 or tuple(tensor.values.shape) != tensor.shape:
             raise ValueError(f"tensor {name!r}: 32-bit values must be float32 with shape {list(tensor.shape)}")
-        if not np.isfinite(tensor.values).all():
+        if not all(np.isfinite(chunk).all() for chunk in _chunks(tensor.values)):
             raise ValueError(f"tensor {name!r}: values hold NaN or infinity")
         return
     expected = (packed_size(numel, bits),)
@@ -322,8 +379,48 @@ def _serialize(parts: list[tuple[str, np.ndarray]], metadata: dict[str, str]) ->
     return struct.pack("<Q", len(header_json)) + header_json + data
 
 
-def _deserialize(data: bytes) -> Signature:
-    header = _parse_whole(data)
+def _flat_items(values: Values, start: int, stop: int) -> np.ndarray:
+    return values.items(start, stop) if isinstance(values, StoredPart) else values.reshape(-1)[start:stop]
+
+
+def _chunks(values: Values) -> Iterator[np.ndarray]:
+    return values.chunks() if isinstance(values, StoredPart) else iter((values.reshape(-1),))
+
+
+def _loaded(values: Values) -> np.ndarray:
+    return values.load() if isinstance(values, StoredPart) else values
+
+
+class _BytesSource:
+    def __init__(self, data: bytes):
+        self._data = memoryview(data).cast("B")
+
+    def read(self, offset: int, length: int) -> memoryview:
+        return self._data[offset : offset + length]
+
+
+class _PathSource:
+    """Reads a file that stays in place, opening it per read (no descriptor outlives a call)."""
+
+    def __init__(self, path: Path):
+        self._path = path
+        self.size = path.stat().st_size
+
+    def read(self, offset: int, length: int) -> bytes:
+        with open(self._path, "rb") as stream:
+            stream.seek(offset)
+            data = stream.read(length)
+        if len(data) != length:
+            raise SafetensorsError(f"{self._path} changed while in use: wanted {length} bytes at {offset}")
+        return data
+
+    def sha256(self) -> str:
+        with open(self._path, "rb") as stream:
+            return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def _deserialize(source: ByteSource, size: int, sha256: str | Callable[[], str]) -> Signature:
+    header = _read_header(source, size)
     meta = header.metadata
     if meta.get("format") != FORMAT_NAME:
         raise ValueError(f"not a patchhub signature: __metadata__ format is {meta.get('format')!r}")
@@ -346,48 +443,47 @@ def _deserialize(data: bytes) -> Signature:
     for name, shape in shapes.items():
         if PART_SEPARATOR in name:
             raise ValueError(f"covered tensor name {name!r} must not contain {PART_SEPARATOR!r}")
-        read = _PartReader(data, header, stored, name)
+        read = _PartReader(source, header, stored, name)
         if bits == 32:
-            tensors[name] = QuantizedTensor(tuple(shape), read.array(name, "F32"), None, None)
+            tensors[name] = QuantizedTensor(tuple(shape), read.stored(name, "F32"), None, None)
         else:
             tensors[name] = QuantizedTensor(
                 tuple(shape),
-                read.array(name + PART_SEPARATOR + "q", "U8"),
-                read.array(name + PART_SEPARATOR + "scale", "F32"),
-                read.array(name + PART_SEPARATOR + "offset", "F32") if bits != 1 else None,
+                read.stored(name + PART_SEPARATOR + "q", "U8"),
+                read.stored(name + PART_SEPARATOR + "scale", "F32").load(),
+                read.stored(name + PART_SEPARATOR + "offset", "F32").load() if bits != 1 else None,
             )
     if stored:
         raise ValueError(f"signature holds tensors its metadata does not describe: {sorted(stored)[:5]}")
-    return Signature(tensors, bits, scheme, meta)
+    return Signature(tensors, bits, scheme, meta, sha256)
 
 
-def _parse_whole(data: bytes) -> SafetensorsHeader:
-    length = header_length(data[:HEADER_PREFIX_SIZE])
-    header_json = data[HEADER_PREFIX_SIZE : HEADER_PREFIX_SIZE + length]
-    if len(header_json) != length:
+def _read_header(source: ByteSource, size: int) -> SafetensorsHeader:
+    if size < HEADER_PREFIX_SIZE:
         raise SafetensorsError("file ends inside the safetensors header")
-    header = parse_header(header_json)
-    if len(data) != header.total_size:
-        raise SafetensorsError(f"file is {len(data)} bytes but its header describes {header.total_size}")
+    length = header_length(bytes(source.read(0, HEADER_PREFIX_SIZE)))
+    if HEADER_PREFIX_SIZE + length > size:
+        raise SafetensorsError("file ends inside the safetensors header")
+    header = parse_header(bytes(source.read(HEADER_PREFIX_SIZE, length)))
+    if size != header.total_size:
+        raise SafetensorsError(f"file is {size} bytes but its header describes {header.total_size}")
     return header
 
 
 class _PartReader:
-    """Pulls named parts out of the stored tensors, checking dtypes and marking them consumed."""
+    """Finds named parts among the stored tensors, checking dtypes and marking them consumed."""
 
-    def __init__(self, data: bytes, header: SafetensorsHeader, stored: dict[str, Any], covered: str):
-        self._data = data
+    def __init__(self, source: ByteSource, header: SafetensorsHeader, stored: dict[str, Any], covered: str):
+        self._source = source
         self._header = header
         self._stored = stored
         self._covered = covered
 
-    def array(self, part: str, dtype: str) -> np.ndarray:
+    def stored(self, part: str, dtype: str) -> StoredPart:
         info = self._stored.pop(part, None)
         if info is None:
             raise ValueError(f"signature lacks {part!r} for covered tensor {self._covered!r}")
         if info.dtype != dtype:
             raise ValueError(f"signature part {part!r} must be {dtype}, found {info.dtype}")
-        start = self._header.data_offset + info.start
-        numpy_dtype = np.dtype("<f4") if dtype == "F32" else np.dtype(np.uint8)
-        array = np.frombuffer(self._data, dtype=numpy_dtype, count=info.numel, offset=start)
-        return array.astype(numpy_dtype.newbyteorder("="), copy=True).reshape(info.shape)
+        numpy_dtype = "<f4" if dtype == "F32" else "u1"
+        return StoredPart(self._source, self._header.data_offset + info.start, numpy_dtype, tuple(info.shape))

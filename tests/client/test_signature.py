@@ -185,3 +185,29 @@ def test_quantizing_rejects_non_finite_deltas_and_unknown_widths() -> None:
         quantize_signature({"w": np.array([1.0, np.inf], np.float32)}, 8)
     with pytest.raises(ValueError, match="bits"):
         quantize_signature({"w": np.ones(3, np.float32)}, 3)
+
+
+class CountingSource:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.read_bytes = 0
+
+    def read(self, offset: int, length: int) -> bytes:
+        self.read_bytes += length
+        return self.data[offset : offset + length]
+
+
+def test_a_loaded_signature_keeps_its_codes_in_the_file_and_reads_only_the_slice_asked_for() -> None:
+    rng = np.random.default_rng(5)
+    deltas = {"w": rng.standard_normal((256, 1024)).astype(np.float32)}
+    fresh = quantize_signature(deltas, 8, "per_channel")
+    data = fresh.to_bytes()
+    source = CountingSource(data)
+    loaded = Signature.open(source, len(data), "ab" * 32)
+    assert source.read_bytes < 8 << 10  # header, scales and offsets; not the 256 KiB of codes
+    assert loaded.sha256() == "ab" * 32  # the artifact's digest, not hashed again
+    source.read_bytes = 0
+    step = loaded.slice_alignment("w") * 4
+    np.testing.assert_array_equal(loaded.delta_slice("w", step, 2 * step), fresh.delta_slice("w", step, 2 * step))
+    assert source.read_bytes == step  # one byte per 8-bit code of the slice
+    assert loaded.to_bytes() == data

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import collections
+import itertools
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
@@ -9,8 +11,8 @@ from registry.deps import PrincipalDep, RuntimeDep, SessionDep
 from registry.errors import Forbidden, Invalid, NotFound, RangeNotSatisfiable, Unauthorized, responses
 from registry.resources.compositions import service
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut
+from registry.resources.compositions.single_flight import COMPUTATIONS
 from registry.storage.downloads import file_headers, not_modified, stored_file_response, streamed
-from registry.storage.keys import composition_output_key
 
 router = APIRouter(prefix="/v1/compositions", tags=["compositions"])
 AUTH_ERRORS = (Unauthorized, Forbidden)
@@ -67,13 +69,18 @@ async def download_composition(
     if not_modified(etag, if_none_match):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     key = await run_in_threadpool(service.stored_output_key, runtime, composition)
-    if key is None:
-        if range_header is None:
-            return streamed(service.iter_and_cache(runtime, composition), composition.size, headers)
-        await run_in_threadpool(lambda: [None for _ in service.iter_and_cache(runtime, composition)])
-        key = composition_output_key(composition.id)
-    else:
-        await run_in_threadpool(service.record_read, session, composition)
+    while key is None:  # computed once however many ask: one leads, the others wait for its cached copy
+        flight, leads = COMPUTATIONS.join(service.computation_key(runtime, composition.id))
+        if not leads:
+            await flight.wait()
+        else:
+            body = service.iter_and_cache(runtime, composition, flight)
+            first = await run_in_threadpool(next, body)  # started, so it lands the flight even if never read on
+            if range_header is None:
+                return streamed(itertools.chain([first], body), composition.size, headers)
+            await run_in_threadpool(collections.deque, body, 0)
+        key = await run_in_threadpool(service.cached_output_key, session, runtime, composition)
+    await run_in_threadpool(service.record_read, session, composition)
     return stored_file_response(
         runtime.store, key, composition.size, headers, range_header=range_header, if_range=if_range
     )

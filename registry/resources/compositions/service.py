@@ -26,6 +26,7 @@ from registry.models.artifact import ArtifactKind
 from registry.resources.artifacts.refs import resolve_readable_ref
 from registry.resources.artifacts.service import get_artifact
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut, PatchOut
+from registry.resources.compositions.single_flight import COMPUTATIONS, Flight
 from registry.runtime import Runtime
 from registry.storage.background_sink import BackgroundSink
 from registry.storage.keys import blob_key, composition_output_key
@@ -89,8 +90,11 @@ def _check_architecture(session: Session, base: Artifact, signatures: list[tuple
 
 
 def load_signature(runtime: Runtime, artifact: Artifact) -> Signature:
+    """The signature's scales, validated; its codes stay in the store and are read per slice while composing,
+    so memory does not grow with the number of signatures."""
     try:
-        return Signature.from_bytes(runtime.store.read(blob_key(artifact.sha256), 0, artifact.size))
+        source = BlobRangeReader(runtime.store, blob_key(artifact.sha256))
+        return Signature.open(source, artifact.size, artifact.sha256)
     except (SafetensorsError, ValueError) as exc:
         raise Invalid(f"artifact {artifact.id} is not a valid signature: {exc}") from None
 
@@ -116,32 +120,54 @@ def stored_output_key(runtime: Runtime, composition: Composition) -> str | None:
     return key if runtime.store.exists(key) else None
 
 
-def iter_and_cache(runtime: Runtime, composition: Composition) -> Iterator[bytes]:
-    """Compute the output from the base (never incrementally), streaming it and caching it as it goes.
-    Memory is bounded by a few compose chunks, the sink's queue and the store's part buffer."""
-    with transaction(runtime.session_factory) as session:
-        base = session.get(Artifact, composition.base_id)
-        assert base is not None
-        patch_rows = [(session.get(Artifact, p["artifact"]), p["scale"]) for p in composition.patches]
-    patches = [(load_signature(runtime, artifact), scale) for artifact, scale in patch_rows if artifact is not None]
-    base_key = blob_key(base.sha256)
-    header = read_stored_header(runtime.store, base_key, runtime.header_limits)
-    with runtime.store.open_writer(composition_output_key(composition.id)) as writer:
-        sink = BackgroundSink(writer.write)  # hashing and the cache write overlap computing and sending
-        try:
-            for piece in iter_composed(header, BlobRangeReader(runtime.store, base_key), patches):
-                sink.put(piece)
-                yield piece
-            sha256 = sink.close()
-        except BaseException:
-            sink.abandon()
-            raise
-        writer.commit(composition_output_key(composition.id))
-    with transaction(runtime.session_factory) as session:
-        row = session.get(Composition, composition.id)
-        if row is not None:
-            row.sha256 = sha256
-            row.last_read_at = utcnow()
+def computation_key(runtime: Runtime, composition_id: str) -> str:
+    """What a computation is single-flighted on: the composition in this runtime's store."""
+    return f"{runtime.store!r}:{composition_id}"
+
+
+def cached_output_key(session: Session, runtime: Runtime, composition: Composition) -> str | None:
+    """``stored_output_key`` after another request may have cached the output (re-reads the row)."""
+    session.refresh(composition)
+    return stored_output_key(runtime, composition)
+
+
+def iter_and_cache(runtime: Runtime, composition: Composition, flight: Flight) -> Iterator[bytes]:
+    """Compute the output from the base (never incrementally), streaming it and caching it as it goes, and
+    land ``flight`` once it is cached. The last piece is held back until the cached copy is committed and
+    recorded, so the cache is visible before the client has the last byte. Memory is bounded by a few
+    compose chunks, the sink's queue and the store's part buffer."""
+    try:
+        with transaction(runtime.session_factory) as session:
+            base = session.get(Artifact, composition.base_id)
+            assert base is not None
+            patch_rows = [(session.get(Artifact, p["artifact"]), p["scale"]) for p in composition.patches]
+        patches = [(load_signature(runtime, artifact), scale) for artifact, scale in patch_rows if artifact]
+        base_key = blob_key(base.sha256)
+        header = read_stored_header(runtime.store, base_key, runtime.header_limits)
+        with runtime.store.open_writer(composition_output_key(composition.id)) as writer:
+            sink = BackgroundSink(writer.write)  # hashing and the cache write overlap computing and sending
+            held: bytes | None = None
+            try:
+                for piece in iter_composed(header, BlobRangeReader(runtime.store, base_key), patches):
+                    sink.put(piece)
+                    if held is not None:
+                        yield held
+                    held = piece
+                sha256 = sink.close()
+            except BaseException:
+                sink.abandon()
+                raise
+            writer.commit(composition_output_key(composition.id))
+        with transaction(runtime.session_factory) as session:
+            row = session.get(Composition, composition.id)
+            if row is not None:
+                row.sha256 = sha256
+                row.last_read_at = utcnow()
+        COMPUTATIONS.land(flight)
+        if held is not None:
+            yield held
+    finally:
+        COMPUTATIONS.land(flight)
 
 
 def record_read(session: Session, composition: Composition) -> None:
