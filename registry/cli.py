@@ -22,6 +22,12 @@ from registry.db.session import transaction
 from registry.errors import PatchhubError
 from registry.jobs.broker import QUEUES
 from registry.models import ApiToken, Role
+from registry.resources.health.checks import (
+    check_blob_store,
+    check_worker_on_this_host,
+    describe_blob_store_problem,
+    run_checks,
+)
 from registry.runtime import Runtime, build_runtime
 from registry.settings import Settings, get_settings
 
@@ -39,7 +45,7 @@ class _Commands(click.Group):
         except (OperationalError, InterfaceError, ProgrammingError) as exc:
             raise click.ClickException(describe_database_error(exc, get_settings().resolved_database_url)) from None
         except BlobStoreUnavailable as exc:
-            raise click.ClickException(f"{exc}; create it with: patchhub-server storage init") from None
+            raise click.ClickException(describe_blob_store_problem(exc)) from None
         except PatchhubError as exc:
             raise click.ClickException(exc.detail) from None
 
@@ -86,7 +92,6 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from registry.app import create_app
-    from registry.resources.health.checks import check_blob_store
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -200,11 +205,9 @@ def storage_init() -> None:
 
 @main.command()
 @click.option("--no-workers", is_flag=True, help="skip asking the broker for a worker on each queue")
-@click.option("--local-worker", is_flag=True, help="only: a worker on this host answers (a worker's healthcheck)")
+@click.option("--local-worker", is_flag=True, help="only: a worker on this host is listening (its healthcheck)")
 def check(no_workers: bool, local_worker: bool) -> None:
     """Say what is missing: database, migrations, blob store, broker, a worker on each queue (exit 1 if any)."""
-    from registry.resources.health.checks import check_worker_on_this_host, run_checks
-
     settings = get_settings()
     if local_worker:
         checks = [check_worker_on_this_host(settings)]

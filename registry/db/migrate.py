@@ -44,6 +44,22 @@ def code_heads() -> set[str]:
     return set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
 
 
+def unknown_revisions(revisions: set[str]) -> set[str]:
+    """Those of ``revisions`` that no revision in migrations/versions is (newer code wrote them)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    unknown = set()
+    for revision in revisions:
+        try:
+            if script.get_revision(revision) is None:
+                unknown.add(revision)
+        except CommandError:
+            unknown.add(revision)
+    return unknown
+
+
 def ensure_sqlite_directory(database_url: str) -> bool:
     """Make the directory of a SQLite file; True when it was created."""
     from sqlalchemy.engine import make_url

@@ -23,6 +23,8 @@ from tests.fixtures.services import POSTGRES_ADMIN_URL, drop_postgres_database, 
 from tests.fixtures.workers import RedisServer
 
 JOB_TIMEOUT_S = "240"
+# Building the wheels and virtualenvs (the first test's setup) takes minutes on a busy two-core machine.
+pytestmark = pytest.mark.timeout(1500)
 
 
 def test_the_api_install_has_no_ml_stack_and_its_worker_says_what_is_missing(
@@ -38,6 +40,16 @@ def test_the_api_install_has_no_ml_stack_and_its_worker_says_what_is_missing(
     assert result.stderr.strip() == (
         "Error: the worker needs torch, which is not installed: pip install 'patchhub-server[worker]'"
     )
+
+    # The embedded default serves from this install too, and says why it starts no worker.
+    port = free_port()
+    embedded_env = process_env(installs.api, tmp_path / "home", {"PATCHHUB_DATA_DIR": str(tmp_path / "data")})
+    serve = Service(["patchhub-server", "serve", "--port", str(port)], embedded_env, tmp_path / "serve", "serve")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", serve)
+        assert "jobs: no worker started (torch is not installed: pip install 'patchhub-server[worker]')" in serve.log()
+    finally:
+        serve.stop()
 
 
 @dataclass

@@ -6,11 +6,15 @@ import uuid
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 from registry.blobs import S3Options, create_bucket_if_missing, make_s3_client
+from registry.db import migrate
 from registry.db.problems import redacted_url
+from registry.db.session import make_engine
+from registry.resources.health.checks import check_database
 from registry.settings import Settings
-from tests.fixtures.services import start_live_server
+from tests.fixtures.services import create_postgres_database, drop_postgres_database, start_live_server
 
 
 def test_readyz_reports_a_missing_bucket_as_503_and_a_down_broker_as_degraded(
@@ -58,3 +62,21 @@ def test_urls_show_stars_only_where_a_password_is() -> None:
         == "postgresql+psycopg://patchhub:***@db/patchhub"
     )
     assert redacted_url("redis://:s3cret@redis:6379/0") == "redis://:***@redis:6379/0"
+
+
+def test_migrations_check_tells_behind_from_newer_than_the_code() -> None:
+    url = create_postgres_database()
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(url, "0001")
+        behind = {check.name: check for check in check_database(engine)}["migrations"]
+        assert (
+            not behind.ok and "the code needs" in behind.detail and "run: patchhub-server db upgrade" in behind.detail
+        )
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed'"))
+        newer = {check.name: check for check in check_database(engine)}["migrations"]
+        assert not newer.ok and "the database is at f00dfeed, which this code does not know" in newer.detail
+    finally:
+        engine.dispose()
+        drop_postgres_database(url)

@@ -47,9 +47,9 @@ def check_database(engine: Engine) -> list[Check]:
         return [database, Check("migrations", True, f"at {', '.join(sorted(wanted))}")]
     if not found:
         detail = "the database has no schema yet; run: patchhub-server db upgrade"
-    elif found - wanted and not (found & wanted):
+    elif unknown := migrate.unknown_revisions(found):
         detail = (
-            f"the database is at {', '.join(sorted(found))}, which this code does not know "
+            f"the database is at {', '.join(sorted(unknown))}, which this code does not know "
             "(newer code migrated it?); run the newer code or patchhub-server db downgrade"
         )
     else:
@@ -62,8 +62,14 @@ def check_blob_store(store: BlobStore) -> Check:
     try:
         store.check()
     except BlobStoreUnavailable as exc:
-        return Check("blob store", False, f"{exc}; create it with: patchhub-server storage init")
+        return Check("blob store", False, describe_blob_store_problem(exc))
     return Check("blob store", True, "answers")
+
+
+def describe_blob_store_problem(error: BlobStoreUnavailable) -> str:
+    """The store's own sentence, with the command that fixes it when the bucket or directory is missing."""
+    missing = any(word in str(error) for word in ("does not exist", "is missing"))
+    return f"{error}; create it with: patchhub-server storage init" if missing else str(error)
 
 
 def check_jobs(settings: Settings, *, workers: bool = True) -> list[Check]:
