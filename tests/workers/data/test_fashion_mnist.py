@@ -52,9 +52,9 @@ def test_a_missing_package_says_how_to_install_it(tmp_path: Path) -> None:
 def test_a_truncated_idx_file_is_refused(tmp_path: Path) -> None:
     for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         shutil.copy(DEFAULT_ROOT / name, tmp_path / name)
-    with gzip.open(DEFAULT_ROOT / "t10k-images-idx3-ubyte.gz", "rb") as f:
+    with gzip.open(DEFAULT_ROOT / "t10k-labels-idx1-ubyte.gz", "rb") as f:
         data = f.read()
-    with gzip.open(tmp_path / "t10k-images-idx3-ubyte.gz", "wb") as f:
+    with gzip.open(tmp_path / "t10k-labels-idx1-ubyte.gz", "wb") as f:
         f.write(data[:-100])
     with pytest.raises(ValueError, match="header says"):
         load_fashion_mnist_dataset(split="test", root=tmp_path)
