@@ -19,6 +19,7 @@ import json
 import math
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -135,6 +136,33 @@ def iter_composed(
     copy_chunk: int = 8 << 20,
 ) -> Iterator[bytes]:
     """Yield the composed safetensors file in pieces: the base header, then each tensor's bytes."""
+    for step in composition_plan(base, patches, copy_chunk):
+        if isinstance(step, CopiedRange):
+            yield from _copy_range(reader, step.offset, step.length, copy_chunk)
+        else:
+            yield from _patched_tensor(base, reader, step, copy_chunk)
+
+
+@dataclass(frozen=True)
+class CopiedRange:
+    """Bytes of the output that are the base's bytes at the same offset (the header, untouched tensors)."""
+
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True)
+class PatchedTensor:
+    """A covered tensor and the canonical patches that cover it."""
+
+    info: TensorInfo
+    covering: list[tuple[Signature, float]]
+
+
+def composition_plan(
+    base: SafetensorsHeader, patches: Sequence[tuple[Signature, float]], copy_chunk: int = 8 << 20
+) -> Iterator[CopiedRange | PatchedTensor]:
+    """The output in order, as runs copied from the base and tensors to compute, after checking the recipe."""
     if copy_chunk <= 0:
         raise ValueError("copy_chunk must be positive")
     for _, scale in patches:
@@ -144,20 +172,18 @@ def iter_composed(
     check_in_range(base, patches)
     ordered = canonical_patches(patches)
     covered = {name for signature, _ in ordered for name in signature.tensor_names}
-    yield reader.read(0, base.data_offset)
-    pending_start: int | None = None  # start of a run of untouched tensors, copied in chunks
-    pending_end = 0
+    pending_start = 0  # start of a run of bytes copied as they are: the header, then untouched tensors
+    pending_end = base.data_offset
     for info in base.tensors.values():
         if info.name not in covered:
-            pending_start = info.start if pending_start is None else pending_start
-            pending_end = info.end
+            pending_end = base.data_offset + info.end
             continue
-        if pending_start is not None:
-            yield from _copy_range(reader, base.data_offset + pending_start, pending_end - pending_start, copy_chunk)
-            pending_start = None
-        yield from _patched_tensor(base, reader, info, ordered, copy_chunk)
-    if pending_start is not None:
-        yield from _copy_range(reader, base.data_offset + pending_start, pending_end - pending_start, copy_chunk)
+        if pending_end > pending_start:
+            yield CopiedRange(pending_start, pending_end - pending_start)
+        yield PatchedTensor(info, [(signature, scale) for signature, scale in ordered if signature.covers(info.name)])
+        pending_start = pending_end = base.data_offset + info.end
+    if pending_end > pending_start:
+        yield CopiedRange(pending_start, pending_end - pending_start)
 
 
 def _copy_range(reader: RangeReader, offset: int, length: int, chunk: int) -> Iterator[bytes]:
@@ -166,14 +192,10 @@ def _copy_range(reader: RangeReader, offset: int, length: int, chunk: int) -> It
 
 
 def _patched_tensor(
-    base: SafetensorsHeader,
-    reader: RangeReader,
-    info: TensorInfo,
-    ordered: Sequence[tuple[Signature, float]],
-    chunk_bytes: int,
+    base: SafetensorsHeader, reader: RangeReader, tensor: PatchedTensor, chunk_bytes: int
 ) -> Iterator[bytes]:
     """The tensor's composed bytes, slice by slice: base slice + sum of scaled delta slices."""
-    covering = [(signature, scale) for signature, scale in ordered if signature.covers(info.name)]
+    info, covering = tensor.info, tensor.covering
     alignment = math.lcm(*(signature.slice_alignment(info.name) for signature, _ in covering))
     itemsize = np.dtype(FLOAT_DTYPES[info.dtype]).itemsize if info.dtype in FLOAT_DTYPES else 1
     step = max(alignment, chunk_bytes // itemsize // alignment * alignment)
@@ -202,21 +224,46 @@ def recipe_hash(base_sha256: str, patches: Sequence[tuple[str, float]]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def compose_file(base_path: str | Path, patches: Sequence[tuple[Signature, float]], out_path: str | Path) -> str:
-    """Compose into ``out_path`` (written as ``out_path.incomplete`` then renamed); returns its sha256."""
+def compose_file(base_path: str | Path, patches: Sequence[tuple[Signature, float]], out_path: str | Path) -> None:
+    """Compose into ``out_path`` (written as ``out_path.incomplete``, fsynced, then renamed). Bytes the output
+    shares with the base are copied in the kernel (``os.copy_file_range``), not through Python. Nothing is
+    hashed: the caller knows the recipe, and the file's size is the check that it is whole."""
     out = Path(out_path)
     partial = out.with_name(out.name + ".incomplete")
-    digest = hashlib.sha256()
     try:
         with open(base_path, "rb") as base_stream, open(partial, "wb") as sink:
             header = read_header(base_stream)
-            for piece in iter_composed(header, FileRangeReader(base_stream), patches):
-                digest.update(piece)
-                sink.write(piece)
+            reader = FileRangeReader(base_stream)
+            for step in composition_plan(header, patches):
+                if isinstance(step, CopiedRange):
+                    sink.flush()
+                    _copy_file_range(base_stream.fileno(), sink.fileno(), step.offset, step.length)
+                else:
+                    for piece in _patched_tensor(header, reader, step, 8 << 20):
+                        sink.write(piece)
             sink.flush()
             os.fsync(sink.fileno())
         os.replace(partial, out)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return digest.hexdigest()
+
+
+def _copy_file_range(source: int, target: int, offset: int, length: int) -> None:
+    """Append ``length`` bytes of ``source`` from ``offset`` to ``target`` (at its current position)."""
+    copied = 0
+    while copied < length:
+        try:
+            done = os.copy_file_range(source, target, length - copied, offset + copied)
+        except OSError:  # not supported here (another filesystem, an old kernel): copy through memory
+            done = 0
+        if done == 0:
+            data = os.pread(source, min(8 << 20, length - copied), offset + copied)
+            if not data:
+                raise ValueError(f"base file ended early: wanted {length} bytes at offset {offset}")
+            with memoryview(data) as view:
+                written = 0
+                while written < len(view):
+                    written += os.write(target, view[written:])
+            done = len(data)
+        copied += done

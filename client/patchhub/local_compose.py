@@ -96,7 +96,11 @@ def compose_to_cache(client: Client, recipe: Recipe) -> Path:
     with client.cache.locked(recipe.key):
         if _is_whole(target, recipe):
             return target
-        signatures = [(Signature.from_path(_fetch(client, artifact)), scale) for artifact, scale in recipe.patches]
+        # The download cache verified each file's sha256: not hashed again.
+        signatures = [
+            (Signature.from_path(_fetch(client, artifact), artifact.sha256), scale)
+            for artifact, scale in recipe.patches
+        ]
         _check_architecture(client, recipe.base, [signature for signature, _ in signatures])
         base_path = _fetch(client, recipe.base)
         target.parent.mkdir(parents=True, exist_ok=True)
