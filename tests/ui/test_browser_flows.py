@@ -239,6 +239,22 @@ def test_api_docs_render_offline_and_sign_out_refuses(
         loaded = writer.driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert loaded and all(url.startswith(jobs_server.url) for url in loaded), loaded
 
+    # "Authorize" takes the token and "Try it out" sends it: whoami answers for this token.
+    writer.open("/docs")
+    writer.wait(lambda: writer.all(".swagger-ui .btn.authorize"), what="Swagger UI's Authorize button")
+    writer.css(".swagger-ui .btn.authorize").click()
+    writer.wait(lambda: writer.all(".auth-container input"), what="the Authorize dialog")
+    writer.css(".auth-container input").send_keys(access.read_token)
+    writer.css(".auth-btn-wrapper .btn.modal-btn.auth.authorize").click()
+    writer.css(".btn-done").click()
+    writer.css("[id$='whoami_v1_whoami_get'] .opblock-summary").click()
+    writer.wait(lambda: writer.all(".try-out__btn"), what="Try it out")
+    writer.css(".try-out__btn").click()
+    writer.css(".execute").click()
+    writer.wait(lambda: writer.all(".live-responses-table tr.response .response-col_status"), what="the response")
+    assert writer.text(".live-responses-table tr.response .response-col_status").startswith("200")
+    assert f'"namespace": "{access.name}"' in writer.text(".live-responses-table .microlight")
+
     writer.open("/")
     writer.sign_out()
     writer.page("signed-out")
