@@ -1,6 +1,6 @@
 """Evaluate a UVA checkpoint saved by ``uva_study.py --save-dir`` on the study's held-out test set.
 
-python experiments/uva_evaluate_checkpoint.py uva_ckpt/uva
+python experiments/uva_evaluate_checkpoint.py uva_ckpt/uva_seed0   # the study saves uva_seed{N} per seed
 """
 
 from __future__ import annotations
