@@ -72,7 +72,8 @@ class BlockBypass(nn.Module):
     ``depthwise``: a 3x3 depthwise conv (each output channel reads one input channel; a widening block
     gives each input channel out/in filters). ``pointwise``: a 1x1 conv. Either way it does not pass
     through the block's inner (prunable) channels, so it carries information however narrow they get,
-    and its cost is small beside the two 3x3 convs (depthwise at width 16: 144 vs 4,608 MACs a pixel).
+    and its cost is small beside the two 3x3 convs (depthwise at width 16: 144 vs 4,608 MACs a pixel; 1.9%
+    of ResNet-20).
     """
 
     def __init__(self, kind: str, in_channels: int, out_channels: int, stride: int) -> None:
