@@ -218,7 +218,7 @@ def test_train_job_from_the_form_succeeds_live_and_another_is_cancelled(
     writer.open("/jobs/new?kind=train")
     fill("500")
     writer.wait(lambda: writer.all("#cancel-job") and writer.driver.current_url != job_url, what="the second job")
-    writer.wait(lambda: writer.text("#job-status") == "running", timeout=60, what="the second job to start")
+    writer.wait(lambda: writer.text("#job-status") == "running", timeout=120, what="the second job to start")
     writer.css("#cancel-job").click()
     writer.wait(lambda: writer.text("#job-status") == "cancelled", timeout=90, what="the cancellation")
     assert not writer.all("#cancel-job")
