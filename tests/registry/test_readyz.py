@@ -13,22 +13,20 @@ from registry.db import migrate
 from registry.db.problems import redacted_url
 from registry.db.session import make_engine
 from registry.resources.health.checks import check_database
-from registry.settings import Settings
-from tests.fixtures.services import create_postgres_database, drop_postgres_database, start_live_server
+from tests.fixtures.services import (
+    backend_settings,
+    create_postgres_database,
+    drop_postgres_database,
+    start_live_server,
+)
 
 
 def test_readyz_reports_a_missing_bucket_as_503_and_a_down_broker_as_degraded(
     tmp_path: Path, postgres_url: str, s3_endpoint: str
 ) -> None:
-    bucket = f"ready-{uuid.uuid4().hex[:10]}"
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=postgres_url,
-        blob_url=f"s3://{bucket}/registry",
-        s3_endpoint_url=s3_endpoint,
-        s3_access_key_id="testing",
-        s3_secret_access_key="testing",  # type: ignore[arg-type]
-        broker_url="redis://127.0.0.1:1/0",
+    bucket = f"ready-{uuid.uuid4().hex[:10]}"  # not created
+    settings = backend_settings("postgres-s3", tmp_path, postgres_url, s3_endpoint).model_copy(
+        update={"blob_url": f"s3://{bucket}/registry", "broker_url": "redis://127.0.0.1:1/0"}
     )
     live, server, thread = start_live_server(settings, "readyz")
     try:
