@@ -57,9 +57,11 @@ def submit_job(
     if existing is not None and existing.kind != kind:
         raise Conflict(f"this Idempotency-Key was already used for a {existing.kind} job; use a new key")
     params = validate_params(kind, raw_params)
-    resolved = _resolve_references(session, principal, params)
-    if existing is not None:
+    resolved = _resolve_inputs(session, principal, params)
+    if existing is not None:  # compared before any output model is created: a refused replay creates nothing
         return _replayed(existing, kind, resolved), False
+    for field in params.output_model_fields:
+        resolved[field] = _output_model(session, principal, resolved[field], resolved)
     job = Job(
         id=new_id(),
         namespace_id=namespace.id,
@@ -98,9 +100,9 @@ def _replayed(existing: Job, kind: str, resolved: dict[str, Any]) -> Job:
     return existing
 
 
-def _resolve_references(session: Session, principal: Principal, params: JobParams) -> dict[str, Any]:
-    """Artifact references become ids (so moving an alias later does not change the job); output models
-    are checked or created. The caller must be able to read every input and write every output model."""
+def _resolve_inputs(session: Session, principal: Principal, params: JobParams) -> dict[str, Any]:
+    """The params with artifact references as ids (so moving an alias later does not change the job). The
+    caller must be able to read every input; output models are checked or created by ``_output_model``."""
     values = params.model_dump(mode="json")
     for field in params.artifact_fields:
         ref = values.get(field)
@@ -113,8 +115,6 @@ def _resolve_references(session: Session, principal: Principal, params: JobParam
                 f"params.{field}: {ref[:80]!r} is a {artifact.kind.value} artifact, not {' or '.join(expected)}"
             )
         values[field] = artifact.id
-    for field in params.output_model_fields:
-        values[field] = _output_model(session, principal, values[field], values)
     return values
 
 

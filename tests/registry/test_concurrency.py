@@ -133,6 +133,9 @@ def test_an_idempotency_key_reused_with_different_params_is_a_conflict(
         changed = submit(epochs=2)
         assert changed.status_code == 409
         assert changed.json()["error"] == "conflict" and "epochs" in changed.json()["detail"]
+        elsewhere = submit(output_model=f"{namespace.name}/other")
+        assert elsewhere.status_code == 409 and "output_model" in elsewhere.json()["detail"]
+        assert client.get(f"/v1/models/{namespace.name}/other").status_code == 404  # nothing was created
         jobs = client.get("/v1/jobs", params={"namespace": namespace.name}).json()["items"]
         assert [job["id"] for job in jobs] == [first.json()["id"]]
         assert jobs[0]["params"]["epochs"] == 1
