@@ -25,7 +25,7 @@ class PointGoalConfig:
     min_goal_separation: float = 0.45  # goals are at least this far apart
     min_start_distance: float = 0.3  # the point starts at least this far from both goals
     # std of the point's Gaussian blob, in pixels: 2 px spreads it over about 6 of the 16 tokens of a 16x16
-    # frame in 4x4 patches (each holding >5% of it), so where it goes is visible in most of the loss
+    # frame in 4x4 patches (each holding >5% of it), so where it goes shows in a good part of the tokens
     # (at 0.8 px it sat in 1-2 tokens and a model could ignore the actions at almost no cost)
     point_sigma_px: float = 2.0
     goal_radius_px: float = 1.5  # radius of the drawn goal discs, in pixels
