@@ -15,7 +15,8 @@ def submit(client: httpx.Client, namespace: str, kind: str, params: dict[str, An
     return dict(response.json())
 
 
-def wait_for(client: httpx.Client, job_id: str, condition: Any, timeout: float = 120) -> dict:
+def wait_for(client: httpx.Client, job_id: str, condition: Any, timeout: float = 300) -> dict:
+    # Deadlines only bound a failure: generous, so a busy machine slows these tests without failing them.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(f"/v1/jobs/{job_id}").json()
@@ -25,7 +26,7 @@ def wait_for(client: httpx.Client, job_id: str, condition: Any, timeout: float =
     raise AssertionError(f"job {job_id} did not reach the condition in {timeout}s: {job}")
 
 
-def wait_done(client: httpx.Client, job_id: str, timeout: float = 180) -> dict:
+def wait_done(client: httpx.Client, job_id: str, timeout: float = 420) -> dict:
     return wait_for(client, job_id, lambda job: job["status"] in TERMINAL, timeout)
 
 
