@@ -39,11 +39,11 @@ def epoch_printer(attention: str) -> Callable[[float, str], None]:
     return report
 
 
-def load(dataset: str, split: str, image_size: int, seed: int, limit: int | None) -> ImageDataset:
+def load(dataset: str, split: str, image_size: int, seed: int, limit: int | None, root: str | None) -> ImageDataset:
     if dataset == "digits":
         data = load_digits_dataset(image_size=image_size, channels=3, split=split, seed=seed)  # type: ignore[arg-type]
     else:
-        data = load_fashion_mnist_dataset(image_size=image_size, channels=3, split=split)  # type: ignore[arg-type]
+        data = load_fashion_mnist_dataset(image_size, 3, split, root)  # type: ignore[arg-type]
     if limit is None or limit >= len(data):
         return data
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="every image, 30 epochs, 3 warm-up epochs, lr scale 1")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy machine)")
+    parser.add_argument("--data-dir", help="folder holding the Fashion-MNIST IDX files (e.g. a copy shipped along)")
     parser.add_argument("--json", help="write every row and the summary here")
     args = parser.parse_args()
     if args.full:
@@ -91,8 +92,8 @@ def main() -> None:
 
 
 def run_seed(args: argparse.Namespace, seed: int) -> list[dict]:
-    train = load(args.dataset, "train", args.image_size, seed, args.train_images or None)
-    test = load(args.dataset, "test", args.image_size, seed, args.test_images or None)
+    train = load(args.dataset, "train", args.image_size, seed, args.train_images or None, args.data_dir)
+    test = load(args.dataset, "test", args.image_size, seed, args.test_images or None, args.data_dir)
     lr = 1.5e-3 * args.batch_size / 512 * args.lr_scale
     config = TrainConfig(
         epochs=args.epochs,

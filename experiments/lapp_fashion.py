@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="every image at 32x32, 60 epochs (6 pruning), batch 128")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--data-dir", help="folder holding the Fashion-MNIST IDX files (e.g. a copy shipped along)")
     parser.add_argument("--json", help="write every row and the summary here")
     args = parser.parse_args()
     if args.full:
@@ -146,8 +147,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     results: dict[str, list[dict[str, Any]]] = {m: [] for m in args.methods}
     for seed in args.seeds:
-        train = subset(load_fashion_mnist_dataset(args.image_size, 3, "train"), args.train_images, seed)
-        test = subset(load_fashion_mnist_dataset(args.image_size, 3, "test"), args.test_images, seed)
+        train = subset(load_fashion_mnist_dataset(args.image_size, 3, "train", args.data_dir), args.train_images, seed)
+        test = subset(load_fashion_mnist_dataset(args.image_size, 3, "test", args.data_dir), args.test_images, seed)
         for method in args.methods:
             start = time.time()
             if method.startswith("lapp"):

@@ -68,6 +68,7 @@ class ExperimentConfig:
     batch_size: int = 32
     device: str = "cpu"
     threads: int = 1
+    data_dir: str | None = None  # folder of the Fashion-MNIST IDX files (default: the Debian package's)
 
 
 def _finetune_config(config: ExperimentConfig, lr: float, seed: int, augment: Augmentation = "none") -> TrainConfig:
@@ -124,8 +125,10 @@ def size_ratios(widths: Sequence[int], ks: Sequence[int] = (6, 7)) -> dict[str, 
 def run_seed(config: ExperimentConfig, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     widths = tuple(w // config.width_divisor for w in FULL_WIDTHS)
-    train = _subset(load_fashion_mnist_dataset(config.image_size, 3, "train"), config.train_images, seed)
-    test = _subset(load_fashion_mnist_dataset(config.image_size, 3, "test"), config.test_images, seed)
+    train = _subset(
+        load_fashion_mnist_dataset(config.image_size, 3, "train", config.data_dir), config.train_images, seed
+    )
+    test = _subset(load_fashion_mnist_dataset(config.image_size, 3, "test", config.data_dir), config.test_images, seed)
     corrupted_train = {c: corrupt_dataset(train, c, config.severity, seed=1 + seed) for c in config.corruptions}
     test_sets = {"clean": test} | {
         c: corrupt_dataset(test, c, config.severity, seed=100 + seed) for c in config.corruptions
@@ -259,9 +262,10 @@ def main() -> None:
     parser.add_argument("--finetune-epochs", type=int)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--data-dir", help="folder holding the Fashion-MNIST IDX files (e.g. a copy shipped along)")
     parser.add_argument("--json", help="write every number here")
     args = parser.parse_args()
-    config = ExperimentConfig(device=args.device, threads=args.threads)
+    config = ExperimentConfig(device=args.device, threads=args.threads, data_dir=args.data_dir)
     if args.full:  # the official recipe's length and the paper's network
         config = dataclasses.replace(
             config, width_divisor=1, train_images=60_000, test_images=10_000, reference_epochs=30,
