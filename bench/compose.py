@@ -6,6 +6,10 @@ the same run:
   - copy:  GET the base's file from the API (streaming the same bytes from the same store: the limit)
   - api:   POST /v1/compositions + GET its file, first (uncached) computation, which also writes the cached
            copy; then the same GET again (served from the cache)
+  - concurrent: --clients first GETs of another composition at once (single flight: computed once), their
+           wall time against one cached download, the server's CPU seconds, and whether all got the same bytes
+  - many:  a composition with --many signatures on a fresh server: its peak RSS against the 3-signature one
+           (memory must not grow with the number of signatures)
   - sdk:   client.compose(...) with the base already in the local cache (compose only)
   - naive: safetensors.torch.load_file + add every dequantized delta + save_file
 Each of sdk and naive runs in a child process so its peak RSS (ru_maxrss) is its own; the API's peak is the
@@ -58,7 +62,7 @@ def make_base(path: Path, base_mib: int) -> tuple[dict[str, tuple[int, ...]], in
     return shapes, max(4 * int(np.prod(s)) for s in shapes.values())
 
 
-def make_signatures(shapes: dict[str, tuple[int, ...]], bits: int) -> list[bytes]:
+def make_signatures(shapes: dict[str, tuple[int, ...]], bits: int, count: int = 3) -> list[bytes]:
     rng = np.random.default_rng(1)
     covered = [n for n in shapes if n.startswith("features.")] + ["classifier.0.weight"]
     return [
@@ -67,7 +71,7 @@ def make_signatures(shapes: dict[str, tuple[int, ...]], bits: int) -> list[bytes
             bits=bits,
             metadata={"arch": "bench", "corruption": f"c{i}"},
         ).to_bytes()
-        for i in range(3)
+        for i in range(count)
     ]
 
 
@@ -96,6 +100,30 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def concurrent_first_gets(url: str, headers: dict[str, str], path: str, clients: int) -> tuple[float, int]:
+    """Wall seconds until all ``clients`` first GETs of ``path`` are done, and how many distinct bodies."""
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(_: int) -> str:
+        digest = hashlib.sha256()
+        with httpx.Client(base_url=url, headers=headers, timeout=600) as own, own.stream("GET", path) as response:
+            response.raise_for_status()
+            for piece in response.iter_bytes(CHUNK):
+                digest.update(piece)
+        return digest.hexdigest()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        digests = set(pool.map(one, range(clients)))
+    return time.perf_counter() - started, len(digests)
 
 
 def stream_seconds(client: httpx.Client, url: str) -> float:
@@ -158,6 +186,8 @@ def child(code: str, args: dict[str, object]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--base-mib", type=int, default=512)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--many", type=int, default=10)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="patchhub-compose-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHHUB_")}
@@ -172,14 +202,14 @@ def main() -> None:
         for bits in (32, 8, 4, 2, 1):
             size = len(make_signatures(shapes, bits)[0])
             print(f"  signature at {bits:>2} bits: {size / 2**20:7.2f} MiB = 1/{base_bytes / size:.0f} of the base")
-        signatures = make_signatures(shapes, 8)
+        signatures = make_signatures(shapes, 8, max(3, args.many))
         server = start_server(env, port)
         url = f"http://127.0.0.1:{port}"
         token = (work / "data" / "admin-token").read_text().strip()
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
             client.post("/v1/namespaces", json={"name": "bench"}).raise_for_status()
-            for name in ("base", "sig0", "sig1", "sig2"):
+            for name in ["base"] + [f"sig{i}" for i in range(len(signatures))]:
                 client.post("/v1/models", json={"namespace": "bench", "name": name, "arch": "bench"})
             with base_path.open("rb") as handle:
                 base_id = client.put(
@@ -196,16 +226,35 @@ def main() -> None:
         stop(server)
         server = start_server(env, port)  # fresh process: its peak RSS is the compose's alone
         with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
-            copy = stream_seconds(client, f"/v1/artifacts/{base_id}/file")
+            # The faster of two plain copies: the first one after a start also warms the server up.
+            copy = min(stream_seconds(client, f"/v1/artifacts/{base_id}/file") for _ in range(2))
             idle_rss = peak_rss_mib(server.pid)
             recipe = {"base": base_id, "patches": [{"artifact": s, "scale": 0.5} for s in sig_ids]}
             composition = client.post("/v1/compositions", json=recipe).json()["id"]
             api = stream_seconds(client, f"/v1/compositions/{composition}/file")
             api_rss = peak_rss_mib(server.pid)
             cached = stream_seconds(client, f"/v1/compositions/{composition}/file")
+            other = {"base": base_id, "patches": [{"artifact": s, "scale": 0.25} for s in sig_ids[:3]]}
+            other_id = client.post("/v1/compositions", json=other).json()["id"]
+            cpu_before = cpu_seconds(server.pid)
+            together, distinct = concurrent_first_gets(url, headers, f"/v1/compositions/{other_id}/file", args.clients)
+            together_cpu = cpu_seconds(server.pid) - cpu_before
+            cpu_before = cpu_seconds(server.pid)
+            one_cached = stream_seconds(client, f"/v1/compositions/{other_id}/file")
+            cached_cpu = cpu_seconds(server.pid) - cpu_before
         sdk = child(
-            CHILD_SDK, {"url": url, "token": token, "cache": str(work / "cache"), "base": base_id, "sigs": sig_ids}
+            CHILD_SDK,
+            {"url": url, "token": token, "cache": str(work / "cache"), "base": base_id, "sigs": sig_ids[:3]},
         )
+        stop(server)
+        server = start_server(env, port)
+        with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
+            stream_seconds(client, f"/v1/artifacts/{base_id}/file")
+            many_idle = peak_rss_mib(server.pid)
+            recipe = {"base": base_id, "patches": [{"artifact": s, "scale": 0.1} for s in sig_ids[: args.many]]}
+            many_id = client.post("/v1/compositions", json=recipe).json()["id"]
+            many = stream_seconds(client, f"/v1/compositions/{many_id}/file")
+            many_rss = peak_rss_mib(server.pid)
         stop(server)
         naive = child(
             CHILD_NAIVE,
@@ -223,6 +272,16 @@ def main() -> None:
             f"(aim: under 2 x largest tensor + 100 = {bound:.0f} MiB)"
         )
         print(f"api cached  : {mib / cached:7.0f} MiB/s = {copy / cached:.2f} of copy (the second download)")
+        print(
+            f"concurrent  : {args.clients} first GETs at once in {together:.2f} s = {together / api:.2f} x one first "
+            f"GET, {distinct} distinct bodies; server CPU {together_cpu:.2f} s = {together_cpu / cached_cpu:.1f} x "
+            f"one cached download's {cached_cpu:.2f} s ({one_cached:.2f} s wall)"
+        )
+        print(
+            f"many        : {args.many} signatures: {mib / many:.0f} MiB/s, server peak RSS {many_rss:.0f} MiB, "
+            f"{many_rss - many_idle:.0f} MiB above it after a plain copy (3 signatures: {api_rss - idle_rss:.0f} MiB; "
+            f"aim under {bound:.0f} MiB)"
+        )
         print(
             f"sdk compose : {mib / sdk['seconds']:7.0f} MiB/s = {copy / sdk['seconds']:.2f} of copy, "
             f"{naive['seconds'] / sdk['seconds']:.2f}x naive; peak RSS {sdk['rss']:.0f} MiB, "
