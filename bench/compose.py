@@ -37,6 +37,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from ui_pages import cpu_seconds  # noqa: E402
 
 from patchhub.signature import quantize_signature  # noqa: E402
 from tests.fixtures.services import free_port  # noqa: E402
@@ -100,11 +103,6 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def concurrent_first_gets(url: str, headers: dict[str, str], path: str, clients: int) -> tuple[float, int]:
