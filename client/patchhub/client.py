@@ -21,7 +21,7 @@ from patchhub.local_compose import (
     copy_to,
     resolve_recipe,
 )
-from patchhub.resources import Artifacts, Jobs, Models, Namespaces, Tokens, Uploads
+from patchhub.resources import Artifacts, Compositions, Jobs, Models, Namespaces, Tokens, Uploads
 from patchhub.state_dict import Framework, load_state_dict
 from patchhub.types import WhoAmI
 from patchhub.upload import UploadOptions
@@ -76,6 +76,7 @@ class Client:
         self.artifacts = Artifacts(self)
         self.uploads = Uploads(self)
         self.jobs = Jobs(self)
+        self.compositions = Compositions(self)  # computed by the service; ``compose`` computes here
 
     def whoami(self) -> WhoAmI:
         return self.tokens.whoami()

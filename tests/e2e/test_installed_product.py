@@ -4,7 +4,6 @@ driven through the installed `patchhub` command: bytes are checked by sha256, jo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import socket
 import subprocess
@@ -14,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.installs import Installs
@@ -177,15 +175,14 @@ def test_a_user_story_through_the_installed_cli(stack: Stack, installs: Installs
         assert job["worker"] == f"{hostname}:{stack.workers[queue].pid}", (job["kind"], job["worker"])
 
     # The service composes base + signature; the client composes the same recipe here: the same bytes.
-    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {created['secret']}"}) as http:
-        recipe = {"base": "story/clean@latest", "patches": [{"artifact": "story/rws-noise@latest", "scale": 1.0}]}
-        composition = http.post("/v1/compositions", json=recipe)
-        assert composition.status_code in (200, 201), composition.text
-        served = http.get(f"/v1/compositions/{composition.json()['id']}/file")
-        assert served.status_code == 200, served.text
+    served_file = tmp_path / "composed-there.safetensors"
+    served = cli.json(
+        "compose", "story/clean@latest", "+story/rws-noise@latest*1.0", "--on-server", "-o", str(served_file)
+    )
+    assert Path(served["path"]) == served_file and served["composition"]
     local_file = tmp_path / "composed-here.safetensors"
     cli("compose", "story/clean@latest", "+story/rws-noise@latest*1.0", "-o", str(local_file))
-    assert sha256_of(local_file) == hashlib.sha256(served.content).hexdigest()
+    assert sha256_of(local_file) == sha256_of(served_file)
     clean_file = tmp_path / "clean.safetensors"
     cli("pull", "story/clean@latest", "-o", str(clean_file))
     assert sha256_of(clean_file) != sha256_of(local_file)  # the signature changed the weights

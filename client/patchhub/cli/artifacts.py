@@ -231,10 +231,20 @@ def alias_rm(ctx: click.Context, model: str, name: str) -> None:
 @click.argument("base")
 @click.argument("patches", nargs=-1, type=Patch())
 @click.option("-o", "--output", help="a file, or a directory (DIR/ is created); default: print the cached file's path")
+@click.option(
+    "--on-server", is_flag=True, help="let the service compute (and cache) it and download the result; same bytes"
+)
 @global_options
 @click.pass_context
-def compose(ctx: click.Context, base: str, patches: tuple[tuple[str, float], ...], output: str | None) -> None:
-    """Compose BASE with signatures here: BASE +REF*SCALE ... (e.g. +team/rws-fog@v1*0.5)."""
+def compose(
+    ctx: click.Context, base: str, patches: tuple[tuple[str, float], ...], output: str | None, on_server: bool
+) -> None:
+    """Compose BASE with signatures: BASE +REF*SCALE ... (e.g. +team/rws-fog@v1*0.5), here or --on-server."""
     with options(ctx).client() as client:
-        path = client.compose(base, list(patches), path=output)
-    emit(ctx, {"path": str(path)}, str(path))
+        if not on_server:
+            path = client.compose(base, list(patches), path=output)
+            emit(ctx, {"path": str(path)}, str(path))
+            return
+        composition = client.compositions.create(base, list(patches))
+        path = client.compositions.download(composition, output)
+    emit(ctx, {"path": str(path), "composition": composition.id}, str(path))
