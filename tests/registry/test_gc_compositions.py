@@ -34,6 +34,9 @@ def test_gc_evicts_the_least_recently_read_compositions_beyond_the_budget(
     delta = {"fc.weight": (0.1 * rng.standard_normal((64, 64))).astype(np.float32)}
     signature = quantize_signature(delta, bits=8, metadata={"arch": "tiny"}).to_bytes()
     store = live_server.runtime.store
+    factory = live_server.runtime.session_factory
+    # The server is shared with earlier tests: start from an empty cache so the budget counts ours alone.
+    collect_garbage(factory, store, timedelta(hours=1), composition_cache_bytes=0)
     with live_server.client(namespace.write_token) as client:
         base_id = _upload(client, namespace.name, "net", save(base), "base")
         sig_id = _upload(client, namespace.name, "fog", signature, "rws")
@@ -53,7 +56,6 @@ def test_gc_evicts_the_least_recently_read_compositions_beyond_the_budget(
             session.execute(update(Composition).where(Composition.id == first).values(last_read_at=hour_ago))
         assert client.get(f"/v1/compositions/{first}/file").content == outputs[first]
 
-        factory = live_server.runtime.session_factory
         preview = collect_garbage(factory, store, timedelta(hours=1), dry_run=True, composition_cache_bytes=2 * size)
         assert preview.cached_compositions_deleted == 1 and store.exists(composition_output_key(second))
         report = collect_garbage(factory, store, timedelta(hours=1), composition_cache_bytes=2 * size)
