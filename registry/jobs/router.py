@@ -144,7 +144,8 @@ def job_events(
     session: SessionDep,
     principal: PrincipalDep,
     last_event_id: Annotated[
-        int, Header(ge=0, description="resume: only log lines after this id (the id of the last log event seen)")
+        int,
+        Header(ge=0, le=MAX_DB_INT, description="resume: only log lines after this id (the last log event's id)"),
     ] = 0,
 ) -> Response:
     """Server-sent events: ``progress`` when status/progress/message change (and first, always), ``log`` per line

@@ -30,7 +30,21 @@ def test_log_tail_cancel_and_events_for_the_session(live_server: LiveServer, nam
         with live_server.client(namespace.read_token) as client:
             assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "cancelled"
         stream = browser.get(f"/jobs/{job['id']}/events", params={"after": second_to_last})
+        # A Last-Event-ID that is no line id (not ASCII digits, past 64 bits) is ignored: ``after`` still applies.
+        for unreadable in (b"\xb2", b"9" * 25):  # a superscript two (latin-1), a number past 64 bits
+            resumed = browser.get(
+                f"/jobs/{job['id']}/events", params={"after": second_to_last}, headers={"Last-Event-ID": unreadable}
+            )
+            assert resumed.status_code == 200 and _log_events(resumed.text) == _log_events(stream.text)
+        assert browser.get(f"/jobs/{job['id']}/events", params={"after": 2**70}).status_code == 422
+    with live_server.client(namespace.read_token) as client:
+        past_64_bits = client.get(f"/v1/jobs/{job['id']}/events", headers={"Last-Event-ID": str(2**70)})
+        assert past_64_bits.status_code == 422
     assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
     events = [block for block in stream.text.split("\n\n") if block.strip()]
     assert [e for e in events if "event: log" in e] == [next(e for e in events if "line 1199" in e)]
     assert "event: end" in events[-1] and '"cancelled"' in events[-1]
+
+
+def _log_events(stream: str) -> list[str]:
+    return [block for block in stream.split("\n\n") if "event: log" in block]

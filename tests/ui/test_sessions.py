@@ -137,3 +137,15 @@ def test_openapi_declares_the_bearer_scheme_and_docs_load_only_packaged_assets(l
             for asset in assets:
                 assert client.get(asset).status_code == 200, asset
             assert "fonts.googleapis" not in html and "cdn." not in html
+
+
+@pytest.mark.parametrize("version", ["0", "²", "99999999999999999999", "v1", ""])
+def test_the_alias_form_refuses_a_version_that_is_no_version(
+    live_server: LiveServer, namespace: NamespaceAccess, version: str
+) -> None:
+    model_path = _alias_setup(live_server, namespace)
+    with signed_in(live_server, namespace.write_token) as client:
+        token = csrf_field(client.get(model_path))
+        refused = client.post(f"{model_path}/aliases", data={"alias": "prod", "version": version, "csrf_token": token})
+        assert refused.status_code == 422 and "choose the version" in refused.text
+    assert "prod" not in _aliases(live_server, namespace)

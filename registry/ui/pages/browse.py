@@ -9,6 +9,7 @@ from registry.deps import SessionDep
 from registry.errors import Invalid, PatchhubError
 from registry.models import Role
 from registry.models.artifact import ArtifactKind
+from registry.numbers import parse_count
 from registry.resources.artifacts import router as artifacts_api
 from registry.resources.artifacts.schemas import AliasSet
 from registry.resources.models import router as models_api
@@ -121,13 +122,14 @@ def move_alias(
 ) -> Response:
     alias, version = str(form.get("alias", "")).strip(), str(form.get("version", "")).strip()
     try:
-        if not version.isdigit():
+        number = parse_count(version)
+        if not number:  # not plain digits, past 64 bits, or 0: versions start at 1
             raise Invalid("choose the version the alias should point at")
         artifacts_api.set_alias(
             namespace=namespace,
             name=name,
             alias=alias,
-            body=AliasSet(version=int(version)),
+            body=AliasSet(version=number),
             session=session,
             principal=principal,
         )

@@ -4,8 +4,9 @@ for the cookie session), cancel, and the submission form generated from each kin
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from registry.auth.principal import Principal
@@ -14,6 +15,7 @@ from registry.errors import Invalid, NotFound, PatchhubError
 from registry.jobs import router as jobs_api
 from registry.jobs.schemas import JobCreate, JobKindOut
 from registry.models import JobStatus, Role
+from registry.numbers import MAX_DB_INT, parse_count
 from registry.resources.namespaces import router as namespaces_api
 from registry.resources.namespaces.service import get_namespace
 from registry.ui import job_forms, queries
@@ -152,17 +154,17 @@ def job_events(
     runtime: RuntimeDep,
     session: SessionDep,
     principal: PagePrincipalDep,
-    after: int = 0,
+    after: Annotated[int, Query(le=MAX_DB_INT)] = 0,
 ) -> Response:
     """The API's event stream for this browser's session; ``after`` skips log lines the page already shows."""
-    last_event_id = request.headers.get("last-event-id", "")
+    resume = parse_count(request.headers.get("last-event-id", ""))
     return jobs_api.job_events(
         job_id=job_id,
         request=request,
         runtime=runtime,
         session=session,
         principal=principal,
-        last_event_id=int(last_event_id) if last_event_id.isdigit() else max(after, 0),
+        last_event_id=resume if resume is not None else max(after, 0),
     )
 
 
