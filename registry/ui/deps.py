@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import Enum
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
@@ -10,8 +11,20 @@ from starlette.datastructures import FormData
 from registry.auth.principal import Principal
 from registry.auth.tokens import authenticate_token_id
 from registry.deps import SessionDep
-from registry.errors import Unauthorized
+from registry.errors import Invalid, Unauthorized
 from registry.ui.session import CSRF_FIELD, SessionCookies
+
+EnumT = TypeVar("EnumT", bound=Enum)
+
+
+def enum_filter(enum_type: type[EnumT], value: str, label: str) -> EnumT | None:
+    """A page's optional filter (an empty field is no filter); a value outside ``enum_type`` is a 422."""
+    if not value:
+        return None
+    try:
+        return enum_type(value)
+    except ValueError:
+        raise Invalid(f"{label} {value[:32]!r} is not one of {', '.join(str(e.value) for e in enum_type)}") from None
 
 
 def get_cookies(request: Request) -> SessionCookies:

@@ -16,21 +16,12 @@ from registry.resources.models import router as models_api
 from registry.resources.models.service import find_model
 from registry.resources.namespaces import router as namespaces_api
 from registry.ui import queries
-from registry.ui.deps import FormDep, PagePrincipalDep
+from registry.ui.deps import FormDep, PagePrincipalDep, enum_filter
 from registry.ui.rendering import PageRoute, can, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 HOME_PAGE_SIZE = 25
 VERSIONS_PAGE_SIZE = 100
-
-
-def _kind(value: str | None) -> ArtifactKind | None:
-    if not value:
-        return None
-    try:
-        return ArtifactKind(value)
-    except ValueError:
-        raise Invalid(f"kind {value[:32]!r} is not one of {', '.join(k.value for k in ArtifactKind)}") from None
 
 
 @router.get("/")
@@ -52,7 +43,7 @@ def home(
         arch=arch or None,
         q=q or None,
         tag=tag or None,
-        kind=_kind(kind),
+        kind=enum_filter(ArtifactKind, kind, "kind"),
         page_size=HOME_PAGE_SIZE,
         page_token=page_token or None,
     )

@@ -19,21 +19,12 @@ from registry.numbers import MAX_DB_INT, parse_count
 from registry.resources.namespaces import router as namespaces_api
 from registry.resources.namespaces.service import get_namespace
 from registry.ui import job_forms, queries
-from registry.ui.deps import FormDep, PagePrincipalDep
+from registry.ui.deps import FormDep, PagePrincipalDep, enum_filter
 from registry.ui.rendering import PageRoute, can, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 JOBS_PAGE_SIZE = 50
 LOG_TAIL_LINES = 200
-
-
-def _status(value: str) -> JobStatus | None:
-    if not value:
-        return None
-    try:
-        return JobStatus(value)
-    except ValueError:
-        raise Invalid(f"status {value[:32]!r} is not one of {', '.join(s.value for s in JobStatus)}") from None
 
 
 @router.get("/jobs")
@@ -49,7 +40,7 @@ def jobs_page(
         session=session,
         principal=principal,
         namespace=None,
-        status=_status(status),
+        status=enum_filter(JobStatus, status, "status"),
         kind=kind or None,
         page_size=JOBS_PAGE_SIZE,
         page_token=page_token or None,
