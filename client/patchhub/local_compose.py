@@ -18,15 +18,13 @@ from typing import TYPE_CHECKING
 from patchhub._output import copy_out
 from patchhub.compose import compose_file, recipe_hash
 from patchhub.download import fetch_to_cache
-from patchhub.resources.artifacts import ArtifactLike
+from patchhub.resources.artifacts import ArtifactLike, PatchLike, patch_scale
 from patchhub.signature import Signature
 from patchhub.types import Artifact
 
 if TYPE_CHECKING:
     from patchhub.client import Client
 
-# One patch: a signature artifact with its scale, or the artifact alone (scale 1.0).
-PatchLike = ArtifactLike | tuple[ArtifactLike, float]
 SIGNATURE_KIND = "rws"
 BASE_KINDS = ("base", "checkpoint")  # what the service accepts as a composition's base
 
@@ -64,7 +62,7 @@ def resolve_recipe(client: Client, base: ArtifactLike, patches: Sequence[PatchLi
     """Resolve every reference now (aliases move later), checking kinds and scales before any download."""
     resolved: list[tuple[Artifact, float]] = []
     for patch in patches:
-        ref, scale = patch if isinstance(patch, tuple) else (patch, 1.0)
+        ref, scale = patch_scale(patch)
         if not math.isfinite(float(scale)):
             raise ValueError(f"the scale of patch {ref!r} is {scale!r}, not a finite number")
         artifact = client.artifacts.resolve(ref)

@@ -17,6 +17,13 @@ from patchhub.types import Alias, Artifact, TensorIndex
 from patchhub.upload import ArtifactUploader, local_file
 
 ArtifactLike = str | Artifact  # an Artifact, an artifact id, or "ns/name[@version|@alias]"
+# One patch of a composition: a signature artifact with its scale, or the artifact alone (scale 1.0).
+PatchLike = ArtifactLike | tuple[ArtifactLike, float]
+
+
+def patch_scale(patch: PatchLike) -> tuple[ArtifactLike, float]:
+    """A patch as (artifact, scale), the scale 1.0 where none is given."""
+    return patch if isinstance(patch, tuple) else (patch, 1.0)
 
 
 class Artifacts(Resource):

@@ -21,10 +21,8 @@ from patchhub._output import copy_out
 from patchhub._progress import progress_bar
 from patchhub.errors import ChecksumMismatchError
 from patchhub.resources._base import Resource, segment
-from patchhub.resources.artifacts import ArtifactLike
+from patchhub.resources.artifacts import ArtifactLike, PatchLike, patch_scale
 from patchhub.types import Artifact
-
-PatchLike = ArtifactLike | tuple[ArtifactLike, float]
 
 
 @dataclass(frozen=True)
@@ -58,10 +56,7 @@ class Compositions(Resource):
         body = {
             "base": _reference(base),
             "patches": [
-                {"artifact": _reference(p[0]), "scale": float(p[1])}
-                if isinstance(p, tuple)
-                else {"artifact": _reference(p), "scale": 1.0}
-                for p in patches
+                {"artifact": _reference(ref), "scale": float(scale)} for ref, scale in map(patch_scale, patches)
             ],
         }
         return Composition.from_json(self._transport.request_json("POST", "/v1/compositions", json=body))
