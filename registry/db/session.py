@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.db.timeouts import DatabaseTimeouts, postgres_connect
+
+_AFTER_COMMIT = "patchhub.after_commit"
 
 
 def make_engine(url: str, timeouts: DatabaseTimeouts | None = None) -> Engine:
@@ -44,9 +46,31 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     session = factory()
     try:
         yield session
-        session.commit()
+        _commit(session)
     except BaseException:
+        session.info.pop(_AFTER_COMMIT, None)
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the owner of ``session`` has committed what was done so far (never if it rolls
+    back): for effects outside the database that must not happen before the rows are durable, like
+    deleting staged blobs or enqueueing a job."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def end_read_phase(session: Session) -> None:
+    """Commit what the transaction has done so far and hand its connection back to the pool, before a long
+    wait that needs no database (bytes streaming in); the next statement opens a fresh transaction, which its
+    owner still commits or rolls back at the end. Holding no transaction meanwhile means no pooled connection
+    and no lock (SQLite's write lock, a token row's lock) is held by a slow client."""
+    _commit(session)
+
+
+def _commit(session: Session) -> None:
+    session.commit()
+    for action in session.info.pop(_AFTER_COMMIT, []):
+        action()

@@ -66,5 +66,11 @@ def test_invalid_file_from_parts_stores_nothing(live_server: LiveServer, namespa
         assert "truncated" in response.json()["detail"]
         assert client.get(f"/v1/models/{namespace.name}/net/artifacts").json()["items"] == []
         assert stored_blob_keys(live_server) == blobs_before
+        assert any(
+            info.key.startswith(f"uploads/{upload['id']}") for info in live_server.runtime.store.list("uploads/")
+        )
         assert client.delete(f"/v1/uploads/{upload['id']}").status_code == 204
         assert client.get(f"/v1/uploads/{upload['id']}").status_code == 404
+    assert not any(
+        info.key.startswith(f"uploads/{upload['id']}") for info in live_server.runtime.store.list("uploads/")
+    )

@@ -4,19 +4,17 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 
 from registry.deps import PrincipalDep, RuntimeDep, SessionDep
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized, responses
 from registry.models import Role
 from registry.resources.artifacts import service as artifacts
-from registry.resources.artifacts.content import check_content
 from registry.resources.artifacts.schemas import ArtifactOut
 from registry.resources.models.service import find_model
 from registry.resources.uploads import service
 from registry.resources.uploads.schemas import PartOut, UploadComplete, UploadCreate, UploadOut
-from registry.storage.ingest import Ingest
-from registry.storage.keys import blob_key, upload_part_key
+from registry.storage.keys import upload_part_key
 from registry.storage.parts import stage_part
 
 router = APIRouter(prefix="/v1", tags=["resumable uploads"])
@@ -89,50 +87,14 @@ async def put_part(
     response_model=ArtifactOut,
     responses=responses(*AUTH_ERRORS, NotFound, Invalid, Conflict),
 )
-async def complete_upload(
+def complete_upload(
     upload_id: str, body: UploadComplete, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep
 ) -> ArtifactOut:
     """Join the parts into one artifact: validated, hashed and deduplicated like a single upload."""
-    ns, model, upload = await run_in_threadpool(service.get_upload, session, upload_id)
+    ns, model, upload = service.get_upload(session, upload_id)
     principal.require(Role.write, ns, hidden_as=f"upload {upload_id[:64]!r}")
-    service.check_open(upload)
-    stored_parts = await run_in_threadpool(service.parts, session, upload)
-    service.check_parts_contiguous(stored_parts)
-    # As for a single upload: no transaction (no lock, no pooled connection) while the parts stream.
-    await run_in_threadpool(session.commit)
-    ingest = await run_in_threadpool(
-        Ingest,
-        runtime.store,
-        runtime.header_limits,
-        expected_sha256=body.sha256,
-        max_bytes=runtime.settings.max_upload_bytes,
-    )
-    try:
-        async for chunk in iterate_in_threadpool(service.iter_parts(runtime.store, stored_parts)):
-            await run_in_threadpool(ingest.write, chunk)
-        stored = await run_in_threadpool(ingest.finish)
-    except BaseException:
-        await run_in_threadpool(ingest.abort)
-        raise
-
-    def register() -> ArtifactOut:
-        check_content(upload.kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size))
-        parents = artifacts.check_parents(session, upload.meta.get("parents", []), principal)
-        artifact = artifacts.register_artifact(
-            session,
-            model,
-            stored,
-            kind=upload.kind,
-            meta=upload.meta.get("metadata", {}),
-            parents=parents,
-            created_by=principal.token_name,
-        )
-        service.finish_upload(session, upload, artifact)
-        session.commit()  # the artifact is safe; only now drop the staged parts
-        service.delete_part_blobs(runtime.store, stored_parts)
-        return artifacts.artifact_out(session, ns, model, artifact)
-
-    return await run_in_threadpool(register)
+    artifact = service.complete_upload(session, runtime, principal, model, upload, body.sha256)
+    return artifacts.artifact_out(session, ns, model, artifact)
 
 
 @router.delete(
@@ -144,8 +106,4 @@ def abort_upload(upload_id: str, runtime: RuntimeDep, session: SessionDep, princ
     """Abandon an upload and drop its staged parts."""
     ns, _model, upload = service.get_upload(session, upload_id)
     principal.require(Role.write, ns, hidden_as=f"upload {upload_id[:64]!r}")
-    service.check_open(upload)
-    stored_parts = service.parts(session, upload)
-    session.delete(upload)
-    session.flush()
-    service.delete_part_blobs(runtime.store, stored_parts)
+    service.abort_upload(session, runtime.store, upload)

@@ -13,12 +13,16 @@ from sqlalchemy.orm import Session
 from registry.auth.principal import Principal
 from registry.blobs import BlobStore
 from registry.db.base import utcnow
+from registry.db.session import after_commit, end_read_phase
 from registry.errors import Conflict, Invalid, NotFound
 from registry.models import Artifact, Model, Namespace, Upload, UploadPart
 from registry.models.artifact import ArtifactKind
-from registry.resources.artifacts.service import check_metadata, check_parents, new_id
+from registry.resources.artifacts.content import check_content
+from registry.resources.artifacts.service import check_metadata, check_parents, new_id, register_artifact
 from registry.resources.uploads.schemas import PartOut, UploadOut
-from registry.storage.keys import upload_part_key
+from registry.runtime import Runtime
+from registry.storage.ingest import Ingest, StoredBlob
+from registry.storage.keys import blob_key, upload_part_key
 
 MAX_PARTS = 10_000
 
@@ -108,10 +112,53 @@ def delete_part_blobs(store: BlobStore, stored: list[UploadPart]) -> None:
         store.delete(part.blob_key)
 
 
-def finish_upload(session: Session, upload: Upload, artifact: Artifact) -> None:
+def complete_upload(
+    session: Session, runtime: Runtime, principal: Principal, model: Model, upload: Upload, sha256: str | None
+) -> Artifact:
+    """Join the parts into the model's next version; the staged parts are deleted once that is committed."""
+    check_open(upload)
+    stored_parts = parts(session, upload)
+    check_parts_contiguous(stored_parts)
+    # As for a single upload: no transaction (no lock, no pooled connection) while the parts stream.
+    end_read_phase(session)
+    stored = _ingest_parts(runtime, stored_parts, sha256)
+    check_content(upload.kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size))
+    artifact = register_artifact(
+        session,
+        model,
+        stored,
+        kind=upload.kind,
+        meta=upload.meta.get("metadata", {}),
+        parents=check_parents(session, upload.meta.get("parents", []), principal),
+        created_by=principal.token_name,
+    )
     upload.artifact_id = artifact.id
     session.execute(delete(UploadPart).where(UploadPart.upload_id == upload.id))
     session.flush()
+    after_commit(session, lambda: delete_part_blobs(runtime.store, stored_parts))  # only once the artifact is safe
+    return artifact
+
+
+def _ingest_parts(runtime: Runtime, stored_parts: list[UploadPart], sha256: str | None) -> StoredBlob:
+    ingest = Ingest(
+        runtime.store, runtime.header_limits, expected_sha256=sha256, max_bytes=runtime.settings.max_upload_bytes
+    )
+    try:
+        for chunk in iter_parts(runtime.store, stored_parts):
+            ingest.write(chunk)
+        return ingest.finish()
+    except BaseException:
+        ingest.abort()
+        raise
+
+
+def abort_upload(session: Session, store: BlobStore, upload: Upload) -> None:
+    """Drop the upload; its staged parts go once that is committed."""
+    check_open(upload)
+    stored_parts = parts(session, upload)
+    session.delete(upload)
+    session.flush()
+    after_commit(session, lambda: delete_part_blobs(store, stored_parts))
 
 
 def upload_out(session: Session, namespace: Namespace, model: Model, upload: Upload) -> UploadOut:
