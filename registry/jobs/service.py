@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from patchhub.refs import split_model_id
 from registry.auth.principal import Principal
 from registry.db.base import utcnow
+from registry.domain.artifacts import new_id
+from registry.domain.models import create_model, find_model
 from registry.errors import Conflict, Invalid, NotFound
 from registry.jobs.kinds import JOB_KINDS, JobParams
 from registry.jobs.kinds.base import is_builtin_dataset
@@ -20,9 +22,6 @@ from registry.jobs.schemas import JobOut
 from registry.models import Artifact, Job, JobLog, JobStatus, Namespace, Role
 from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from registry.resources.artifacts.refs import resolve_readable_ref
-from registry.resources.artifacts.service import new_id
-from registry.resources.models.schemas import ModelCreate
-from registry.resources.models.service import create_model, find_model
 
 ID_PREFIX = re.compile(r"[0-9a-f]{4,32}")
 
@@ -130,15 +129,15 @@ def _output_model(session: Session, principal: Principal, ref: str, values: dict
     try:
         find_model(session, namespace_name, name)
     except NotFound:
-        body = ModelCreate(
-            namespace=namespace_name,
-            name=name,
-            arch=str(values.get("arch", "unknown")),
-            arch_config=dict(values.get("arch_config") or {}),
-            description=f"created by a {values.get('kind', 'job')} job",
-        )
         try:
-            create_model(session, owner, body)
+            create_model(
+                session,
+                owner,
+                name=name,
+                arch=str(values.get("arch", "unknown")),
+                arch_config=dict(values.get("arch_config") or {}),
+                description=f"created by a {values.get('kind', 'job')} job",
+            )
         except Conflict:
             try:  # a concurrent submission created it first
                 find_model(session, namespace_name, name)

@@ -9,10 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from registry.db.session import transaction
+from registry.domain.artifacts import get_artifact
 from registry.jobs.lifecycle import Claim, append_log, renew_lease, report_progress
 from registry.models import Artifact, Model, Namespace
 from registry.models.artifact import ArtifactKind
-from registry.resources.artifacts.service import get_artifact
 from registry.runtime import Runtime
 from registry.storage.ingest import Ingest, StoredBlob
 from registry.storage.keys import blob_key

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from registry.db.base import utcnow
 from registry.db.outage import database_unavailable
 from registry.db.session import transaction
+from registry.domain.artifacts import check_parents, get_artifact, merge_metadata, register_artifact
+from registry.domain.models import find_model
 from registry.jobs.broker import enqueue
 from registry.jobs.lifecycle import Claim, claim_job, finish, lock_if_owned, release_after_outage
 from registry.models import Artifact, JobStatus
-from registry.resources.artifacts.service import check_parents, get_artifact, merge_metadata, register_artifact
-from registry.resources.models.service import find_model
 from registry.runtime import Runtime
 from workers.jobs.context import JobCancelled, JobContext, LeaseKeeper, LeaseLost
 from workers.jobs.handlers import HANDLERS, JobOutcome

@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 
 from patchhub.refs import parse_ref, split_model_id
 from registry.auth.principal import Principal
+from registry.domain.artifacts import get_artifact
+from registry.domain.models import find_model
 from registry.errors import Invalid, NotFound
 from registry.models import Artifact, Namespace
-from registry.resources.artifacts.service import get_artifact, resolve_ref
-from registry.resources.models.service import find_model
+from registry.resources.artifacts.service import resolve_ref
 
 
 def resolve_artifact_ref(session: Session, ref: str, field: str) -> tuple[Namespace, Artifact]:

@@ -8,6 +8,8 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from registry.deps import PrincipalDep, RuntimeDep, SessionDep
+from registry.domain import artifacts
+from registry.domain.models import find_model
 from registry.errors import (
     Conflict,
     Forbidden,
@@ -33,7 +35,6 @@ from registry.resources.artifacts.schemas import (
     MetadataPatch,
     TensorIndexOut,
 )
-from registry.resources.models.service import find_model
 from registry.storage.downloads import file_headers, not_modified, stored_file_response
 from registry.storage.ingest import Ingest
 from registry.storage.keys import blob_key
@@ -88,10 +89,10 @@ async def upload_artifact(
     x_patchhub_metadata: Annotated[str | None, Header(description="user metadata, a JSON object")] = None,
 ) -> ArtifactOut:
     """Upload a safetensors file as the model's next version, streamed: the body is never held in memory."""
-    meta = service.check_metadata(parse_metadata_header(x_patchhub_metadata, runtime.settings.max_json_depth))
+    meta = artifacts.check_metadata(parse_metadata_header(x_patchhub_metadata, runtime.settings.max_json_depth))
     ns, model = await run_in_threadpool(find_model, session, namespace, name)
     principal.require(Role.write, ns, hidden_as=f"model {namespace}/{name}")
-    parents = await run_in_threadpool(service.check_parents, session, parent or [], principal)
+    parents = await run_in_threadpool(artifacts.check_parents, session, parent or [], principal)
     # End the reading transaction before the bytes arrive: a slow upload then holds no pooled connection
     # and no lock (SQLite's write lock, a token row's lock), and registering starts a fresh transaction.
     await run_in_threadpool(session.commit)
@@ -106,7 +107,7 @@ async def upload_artifact(
 
     def register() -> ArtifactOut:
         check_content(kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size))
-        artifact = service.register_artifact(
+        artifact = artifacts.register_artifact(
             session, model, stored, kind=kind, meta=meta, parents=parents, created_by=principal.token_name
         )
         return service.artifact_out(session, ns, model, artifact)
@@ -150,7 +151,7 @@ def get_artifact_by_ref(
 
 @router.get("/artifacts/{artifact_id}", response_model=ArtifactOut, responses=responses(*AUTH_ERRORS, NotFound))
 def get_artifact(artifact_id: str, session: SessionDep, principal: PrincipalDep) -> ArtifactOut:
-    ns, model, artifact = service.get_artifact(session, artifact_id)
+    ns, model, artifact = artifacts.get_artifact(session, artifact_id)
     principal.require(Role.read, ns, hidden_as=f"artifact {artifact_id[:64]!r}")
     return service.artifact_out(session, ns, model, artifact)
 
@@ -162,9 +163,9 @@ def get_artifact(artifact_id: str, session: SessionDep, principal: PrincipalDep)
 )
 def patch_metadata(artifact_id: str, body: MetadataPatch, session: SessionDep, principal: PrincipalDep) -> ArtifactOut:
     """Merge keys into the artifact's user metadata (metrics, evaluations). The bytes never change."""
-    ns, model, artifact = service.get_artifact(session, artifact_id)
+    ns, model, artifact = artifacts.get_artifact(session, artifact_id)
     principal.require(Role.write, ns, hidden_as=f"artifact {artifact_id[:64]!r}")
-    service.merge_metadata(session, artifact, body.metadata)
+    artifacts.merge_metadata(session, artifact, body.metadata)
     return service.artifact_out(session, ns, model, artifact)
 
 
@@ -175,7 +176,7 @@ def patch_metadata(artifact_id: str, body: MetadataPatch, session: SessionDep, p
 )
 def get_tensor_index(artifact_id: str, session: SessionDep, principal: PrincipalDep) -> TensorIndexOut:
     """Tensor names, shapes and dtypes, from the stored header: no download needed."""
-    ns, _model, artifact = service.get_artifact(session, artifact_id)
+    ns, _model, artifact = artifacts.get_artifact(session, artifact_id)
     principal.require(Role.read, ns, hidden_as=f"artifact {artifact_id[:64]!r}")
     return service.tensor_index_out(artifact)
 
@@ -200,7 +201,7 @@ def download_artifact(
     if_range: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The file, streamed; ETag is its sha256, and Range requests resume or read parts of it."""
-    ns, model, artifact = service.get_artifact(session, artifact_id)
+    ns, model, artifact = artifacts.get_artifact(session, artifact_id)
     principal.require(Role.read, ns, hidden_as=f"artifact {artifact_id[:64]!r}")
     etag = f'"{artifact.sha256}"'
     headers = {
@@ -240,7 +241,7 @@ def set_alias(
     if body.version is not None:
         artifact = service.resolve_ref(session, model, str(body.version))
     else:
-        _, _, artifact = service.get_artifact(session, body.artifact or "")
+        _, _, artifact = artifacts.get_artifact(session, body.artifact or "")
     service.set_alias(session, model, alias, artifact)
     return service.alias_out(ns, model, alias, artifact)
 

@@ -20,11 +20,11 @@ from patchhub.signature import Signature
 from registry.auth.principal import Principal
 from registry.db.base import utcnow
 from registry.db.session import transaction
+from registry.domain.artifacts import get_artifact
 from registry.errors import Invalid, NotFound
 from registry.models import Artifact, Composition, Role
 from registry.models.artifact import ArtifactKind
 from registry.resources.artifacts.refs import resolve_readable_ref
-from registry.resources.artifacts.service import get_artifact
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut, PatchOut
 from registry.resources.compositions.single_flight import COMPUTATIONS, Flight
 from registry.runtime import Runtime

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from registry.deps import PrincipalDep, SessionDep
+from registry.domain import models
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, responses
 from registry.models import Role
 from registry.models.artifact import ArtifactKind
@@ -26,7 +27,7 @@ AUTH_ERRORS = (Unauthorized, Forbidden)
 def create_model(body: ModelCreate, session: SessionDep, principal: PrincipalDep) -> ModelOut:
     namespace = get_namespace(session, body.namespace)
     principal.require(Role.write, namespace)
-    model = service.create_model(session, namespace, body)
+    model = models.create_model(session, namespace, **body.model_dump(exclude={"namespace"}))
     return service.model_out(session, namespace, model)
 
 
@@ -58,7 +59,7 @@ def list_models(
 
 @router.get("/{namespace}/{name}", response_model=ModelOut, responses=responses(*AUTH_ERRORS, NotFound))
 def get_model(namespace: str, name: str, session: SessionDep, principal: PrincipalDep) -> ModelOut:
-    ns, model = service.find_model(session, namespace, name)
+    ns, model = models.find_model(session, namespace, name)
     principal.require(Role.read, ns, hidden_as=f"model {namespace}/{name}")
     return service.model_out(session, ns, model)
 
@@ -69,6 +70,6 @@ def get_model(namespace: str, name: str, session: SessionDep, principal: Princip
     responses=responses(*AUTH_ERRORS, NotFound),
 )
 def delete_model(namespace: str, name: str, session: SessionDep, principal: PrincipalDep) -> None:
-    ns, model = service.find_model(session, namespace, name)
+    ns, model = models.find_model(session, namespace, name)
     principal.require(Role.admin, ns, hidden_as=f"model {namespace}/{name}")
     service.soft_delete(session, model)

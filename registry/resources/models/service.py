@@ -1,59 +1,18 @@
-"""Models: create, find, list with filters and keyset pagination, soft delete."""
+"""Models as the API shows them: list with filters and keyset pagination, soft delete. Creating and finding
+one is ``registry.domain.models``."""
 
 from __future__ import annotations
 
 from sqlalchemy import String, cast, exists, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.db.base import utcnow
-from registry.errors import Conflict, Invalid, NotFound
+from registry.domain.models import find_model  # noqa: F401  (until uploads/router.py imports it from the domain)
+from registry.errors import Invalid
 from registry.models import Alias, Artifact, Model, Namespace
 from registry.models.artifact import ArtifactKind
-from registry.names import check_name
 from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
-from registry.resources.models.schemas import ModelCreate, ModelOut
-
-
-def create_model(session: Session, namespace: Namespace, body: ModelCreate) -> Model:
-    check_name(body.name, "model name")
-    for tag in body.tags:
-        if not tag or len(tag) > 64:
-            raise Invalid(f"tag {tag[:80]!r} must be 1-64 characters")
-    existing = session.scalar(select(Model).where(Model.namespace_id == namespace.id, Model.name == body.name))
-    if existing is not None:
-        state = " (deleted; the name stays reserved)" if existing.deleted_at else ""
-        raise Conflict(f"model {namespace.name}/{body.name} already exists{state}")
-    model = Model(
-        namespace_id=namespace.id,
-        name=body.name,
-        arch=body.arch,
-        arch_config=body.arch_config,
-        description=body.description,
-        tags=sorted(set(body.tags)),
-    )
-    try:
-        # Added inside the savepoint: begin_nested() flushes pending objects before the SAVEPOINT, so a
-        # duplicate added outside it would fail the whole transaction rather than just the savepoint.
-        with session.begin_nested():
-            session.add(model)
-    except IntegrityError:
-        raise Conflict(f"model {namespace.name}/{body.name} already exists") from None
-    return model
-
-
-def find_model(session: Session, namespace: str, name: str, *, for_update: bool = False) -> tuple[Namespace, Model]:
-    query = (
-        select(Namespace, Model)
-        .join(Model, Model.namespace_id == Namespace.id)
-        .where(Namespace.name == namespace, Model.name == name, Model.deleted_at.is_(None))
-    )
-    if for_update:
-        query = query.with_for_update(of=Model)
-    row = session.execute(query).first()
-    if row is None:
-        raise NotFound(f"model {namespace}/{name} does not exist")
-    return row[0], row[1]
+from registry.resources.models.schemas import ModelOut
 
 
 def list_models(

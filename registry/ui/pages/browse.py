@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from registry.deps import SessionDep
+from registry.domain.models import find_model
 from registry.errors import Invalid, PatchhubError
 from registry.models import Role
 from registry.models.artifact import ArtifactKind
@@ -13,7 +14,6 @@ from registry.numbers import parse_count
 from registry.resources.artifacts import router as artifacts_api
 from registry.resources.artifacts.schemas import AliasSet
 from registry.resources.models import router as models_api
-from registry.resources.models.service import find_model
 from registry.resources.namespaces import router as namespaces_api
 from registry.ui import queries
 from registry.ui.deps import FormDep, PagePrincipalDep, enum_filter

@@ -8,12 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from registry.db.session import transaction
+from registry.domain.artifacts import register_artifact
+from registry.domain.models import create_model
 from registry.jobs.kinds.corruption_names import CORRUPTION_NAMES
 from registry.models import Artifact, ArtifactParent
 from registry.models.artifact import ArtifactKind
-from registry.resources.artifacts.service import register_artifact
-from registry.resources.models.schemas import ModelCreate
-from registry.resources.models.service import create_model
 from registry.resources.namespaces.service import get_namespace
 from registry.storage.ingest import Ingest
 from tests.workers.jobs.inprocess import Runtime, run
@@ -36,7 +35,7 @@ def _upload_reference(runtime: Runtime) -> str:
     stored = ingest.finish()
     with transaction(runtime.session_factory) as session:
         namespace = get_namespace(session, "lab")
-        row = create_model(session, namespace, ModelCreate(namespace="lab", name="reference", arch="resnet20"))
+        row = create_model(session, namespace, name="reference", arch="resnet20", arch_config={})
         return register_artifact(session, row, stored, kind=ArtifactKind.base, meta={}, parents=[]).id
 
 
