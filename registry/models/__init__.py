@@ -2,6 +2,7 @@
 
 from registry.models.artifact import Alias, Artifact, ArtifactParent
 from registry.models.composition import Composition
+from registry.models.evaluation import Evaluation
 from registry.models.job import Job, JobLog, JobStatus
 from registry.models.model import Model
 from registry.models.namespace import Namespace
@@ -14,6 +15,7 @@ __all__ = [
     "Artifact",
     "ArtifactParent",
     "Composition",
+    "Evaluation",
     "Job",
     "JobLog",
     "JobStatus",
