@@ -14,11 +14,11 @@ from registry.auth.principal import Principal
 from registry.blobs import BlobStore
 from registry.db.base import utcnow
 from registry.db.session import after_commit, end_read_phase
+from registry.domain.artifacts import check_metadata, check_parents, new_id, register_artifact
 from registry.errors import Conflict, Invalid, NotFound
 from registry.models import Artifact, Model, Namespace, Upload, UploadPart
 from registry.models.artifact import ArtifactKind
 from registry.resources.artifacts.content import check_content
-from registry.resources.artifacts.service import check_metadata, check_parents, new_id, register_artifact
 from registry.resources.uploads.schemas import PartOut, UploadOut
 from registry.runtime import Runtime
 from registry.storage.ingest import Ingest, StoredBlob
