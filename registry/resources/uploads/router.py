@@ -7,11 +7,11 @@ from fastapi import APIRouter, Path, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from registry.deps import PrincipalDep, RuntimeDep, SessionDep
+from registry.domain.models import find_model
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized, responses
 from registry.models import Role
 from registry.resources.artifacts import service as artifacts
 from registry.resources.artifacts.schemas import ArtifactOut
-from registry.resources.models.service import find_model
 from registry.resources.uploads import service
 from registry.resources.uploads.schemas import PartOut, UploadComplete, UploadCreate, UploadOut
 from registry.storage.keys import upload_part_key
