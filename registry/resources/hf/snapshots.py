@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from patchhub.hf_revisions import CompositionId, Named, Recipe, Revision, RevisionSha, parse_revision
 from registry.auth.principal import Principal
+from registry.domain.models import find_model
 from registry.errors import Invalid, NotFound
 from registry.models import Artifact, Composition, Model, Namespace
 from registry.resources.artifacts.service import resolve_ref
 from registry.resources.compositions import service as compositions
 from registry.resources.compositions.schemas import CompositionCreate, PatchIn
 from registry.resources.hf.errors import RepoNotFound, RevisionNotFound
-from registry.resources.models.service import find_model
 from registry.runtime import Runtime
 
 _SHA_CHARS = 40
