@@ -1,6 +1,7 @@
 """ORM models, one file per aggregate. Importing this package registers every table on Base.metadata."""
 
 from registry.models.artifact import Alias, Artifact, ArtifactParent
+from registry.models.artifact_file import ArtifactFile, FolderUpload, FolderUploadFile
 from registry.models.composition import Composition
 from registry.models.evaluation import Evaluation
 from registry.models.job import Job, JobLog, JobStatus
@@ -13,9 +14,12 @@ __all__ = [
     "Alias",
     "ApiToken",
     "Artifact",
+    "ArtifactFile",
     "ArtifactParent",
     "Composition",
     "Evaluation",
+    "FolderUpload",
+    "FolderUploadFile",
     "Job",
     "JobLog",
     "JobStatus",

@@ -19,7 +19,8 @@ class ArtifactKind(str, enum.Enum):
 
 
 class Artifact(Base):
-    """An immutable, versioned safetensors file of a model. The bytes live in the blob store by sha256."""
+    """An immutable version of a model: one safetensors file, or a folder of files (``ArtifactFile``). The bytes
+    live in the blob store by sha256."""
 
     __tablename__ = "artifacts"
     __table_args__ = (UniqueConstraint("model_id", "version"), UniqueConstraint("job_id", "job_output"))
@@ -43,6 +44,9 @@ class Artifact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Who made it: the uploading token's name, or for a job's output the token that submitted the job.
     created_by: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    # How many files the version holds (artifact_files): 1 for a one-file version, whose sha256 is its file's;
+    # a folder's sha256 is its folder digest (registry/resources/artifacts/files.py), not a blob.
+    file_count: Mapped[int] = mapped_column(default=1, server_default="1")
 
     parent_links: Mapped[list[ArtifactParent]] = relationship(
         lazy="raise", foreign_keys="ArtifactParent.artifact_id", order_by="ArtifactParent.position"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from registry.blobs import BlobStore
 from registry.db.base import utcnow
 from registry.db.session import transaction
-from registry.models import Artifact, Composition, Upload, UploadPart
+from registry.models import Artifact, ArtifactFile, Composition, FolderUpload, FolderUploadFile, Upload, UploadPart
 from registry.storage.keys import BLOB_PREFIX, COMPOSITION_PREFIX, UPLOAD_PREFIX, composition_of_key, sha256_of_key
 
 
@@ -48,7 +48,16 @@ def collect_garbage(
             report.uploads_expired += 1
             if not dry_run:
                 session.delete(upload)
+        for folder_upload in session.scalars(select(FolderUpload).where(FolderUpload.expires_at < utcnow())):
+            report.uploads_expired += 1
+            if not dry_run:
+                session.delete(folder_upload)
+        session.flush()
+        # A folder version's sha256 is a digest, its files are the blobs; a live folder upload's files are
+        # kept until it completes or expires.
         referenced = set(session.scalars(select(Artifact.sha256).distinct()))
+        referenced |= set(session.scalars(select(ArtifactFile.sha256).distinct()))
+        referenced |= set(session.scalars(select(FolderUploadFile.sha256).distinct()))
         live_parts = set(session.scalars(select(UploadPart.blob_key)))
         if dry_run:
             session.rollback()
