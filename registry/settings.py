@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     s3_part_size: int = 8 * 1024 * 1024
     s3_parts_in_flight: int = 8  # concurrent part uploads per upload (memory: about that many parts)
     s3_max_attempts: int = 5
+    # On S3, large bytes skip the API (docs/deploy.md): downloads answer 302 to a presigned URL and the SDK
+    # sends upload parts straight to the bucket. False streams everything through the API as on the local store.
+    s3_redirects: bool = True
+    s3_presign_expiry_seconds: int = 300  # a presigned URL's life; a transfer must start within it
+    # The S3 endpoint as clients reach it, for signing those URLs, when the API's own is internal.
+    s3_public_endpoint_url: str | None = None
 
     # Celery broker: redis://host:6379/0 in production; empty means an embedded broker (a SQLite file in
     # data_dir, no server) and `serve` then starts one worker subprocess itself.

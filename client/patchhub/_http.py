@@ -184,6 +184,17 @@ class Transport:
 
         return self.with_retries(once, idempotent=idempotent)
 
+    def send_to_store(self, method: str, url: str, content: bytes) -> httpx.Response:
+        """One request to a presigned URL of the service's object store: no Authorization (the URL carries
+        its own signature), typed errors naming the store's host. No retries here."""
+        with translate_transport_errors():
+            response = self._client.request(
+                method, url, content=content, headers={"User-Agent": self._headers["User-Agent"]}
+            )
+        if response.is_error:
+            raise error_from_response(response)
+        return response
+
     def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
         return response.json() if response.content else None
@@ -198,8 +209,14 @@ class Transport:
         json: Any = None,
         content: bytes | Iterable[bytes] | None = None,
         headers: dict[str, str] | None = None,
+        follow_redirects: bool = False,
     ) -> Iterator[httpx.Response]:
-        """One try, streamed: yields a 2xx response whose body is not read yet (no retries here)."""
+        """One try, streamed: yields a 2xx response whose body is not read yet (no retries here).
+
+        ``follow_redirects``: for downloads, which the service may answer with a redirect to a presigned URL
+        of its object store. httpx drops the Authorization header when the redirect leaves the service's
+        origin, and the presigned URL needs none; errors then name the host that failed.
+        """
         request = self._client.build_request(
             method,
             self.url(path),
@@ -208,11 +225,12 @@ class Transport:
             content=content,
             headers={**self._headers, **(headers or {})},
         )
-        with translate_transport_errors(self.base_url):
-            response = self._client.send(request, stream=True)
+        where = None if follow_redirects else self.base_url
+        with translate_transport_errors(where):
+            response = self._client.send(request, stream=True, follow_redirects=follow_redirects)
         try:
             if response.is_error:
-                with translate_transport_errors(self.base_url):
+                with translate_transport_errors(where):
                     response.read()
                 error = error_from_response(response)
                 if isinstance(error, AuthenticationError):

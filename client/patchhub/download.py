@@ -3,6 +3,7 @@
 Bytes stream into ``<sha256>.incomplete``; a broken connection (or a later process) continues from the
 bytes already there with a ``Range`` request guarded by ``If-Range: "<sha256>"``. Only a file whose size
 and sha256 match what the service announced is renamed into place, so the cache never holds a bad blob.
+On S3 the service answers with a redirect to a presigned URL of the bucket, followed here (Range included).
 """
 
 from __future__ import annotations
@@ -61,13 +62,14 @@ def _continue_download(
     if have == artifact.size:
         return
     headers = {"Range": f"bytes={have}-", "If-Range": f'"{artifact.sha256}"'} if have else {}
-    with transport.open("GET", f"/v1/artifacts/{artifact.id}/file", headers=headers) as response:
+    path = f"/v1/artifacts/{artifact.id}/file"
+    with transport.open("GET", path, headers=headers, follow_redirects=True) as response:
         resumed = response.status_code == 206
         if resumed and not response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
             raise ChecksumMismatchError(
                 f"the service answered Range bytes={have}- with {response.headers.get('Content-Range')!r}"
             )
-        with open(partial, "ab" if resumed else "wb") as sink, translate_transport_errors(transport.base_url):
+        with open(partial, "ab" if resumed else "wb") as sink, translate_transport_errors():  # maybe the store
             for chunk in response.iter_bytes():  # as it arrives: a broken connection keeps every byte
                 sink.write(chunk)
                 advance(len(chunk))

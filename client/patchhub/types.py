@@ -203,7 +203,8 @@ class Alias:
 class UploadPart:
     number: int  # 1-based
     size: int
-    sha256: str
+    sha256: str | None  # checked by the service as the part arrived; None for direct uploads
+    etag: str | None = None  # direct uploads: the object store's ETag (a part's quoted MD5 on S3)
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ class Upload:
     expires_at: datetime | None
     parts: list[UploadPart]
     artifact_id: str | None  # set once complete
+    transfer: str = "streamed"  # "direct": parts go to presigned URLs of the object store, not the service
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Upload:
@@ -226,8 +228,9 @@ class Upload:
             kind=data["kind"],
             created_at=_time(data.get("created_at")),
             expires_at=_time(data.get("expires_at")),
-            parts=[UploadPart(p["number"], p["size"], p["sha256"]) for p in data.get("parts", [])],
+            parts=[UploadPart(p["number"], p["size"], p.get("sha256"), p.get("etag")) for p in data.get("parts", [])],
             artifact_id=data.get("artifact_id"),
+            transfer=data.get("transfer", "streamed"),
         )
 
 

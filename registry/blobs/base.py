@@ -141,6 +141,13 @@ class BlobStore(ABC):
         stream: exhaust it or ``close()`` it.
         """
 
+    def download_url(self, key: str, *, content_disposition: str | None = None) -> str | None:
+        """A short-lived URL a client can GET the blob from (Range included) without the API in the path,
+        or None when its bytes must be streamed through the API (the local store, or redirects switched off).
+        The URL needs no credentials of the client's: whoever holds it can read that one blob until it expires.
+        """
+        return None
+
     def read(self, key: str, offset: int, length: int) -> bytes:
         """Exactly ``length`` bytes at ``offset``; raises BlobNotFound or ValueError (out of range)."""
         return b"".join(self.iter_range(key, offset, offset + length, chunk_size=max(length, 1)))

@@ -7,7 +7,8 @@ from urllib.parse import unquote, urlsplit
 from registry.blobs.base import BlobStore
 from registry.blobs.local import LocalBlobStore
 from registry.blobs.s3 import S3BlobStore
-from registry.blobs.s3_client import S3Options, make_s3_client
+from registry.blobs.s3_client import S3Options, make_presign_client, make_s3_client
+from registry.blobs.s3_presign import S3Presigner
 
 
 def open_blob_store(url: str, *, s3: S3Options | None = None) -> BlobStore:
@@ -17,6 +18,11 @@ def open_blob_store(url: str, *, s3: S3Options | None = None) -> BlobStore:
         if len(parts.netloc) < 3:
             raise ValueError(f"S3 blob URL needs a bucket name of 3+ characters: {url!r}")
         options = s3 or S3Options()
+        presigner = (
+            S3Presigner(make_presign_client(options), parts.netloc, options.presign_expiry_s)
+            if options.redirects
+            else None
+        )
         return S3BlobStore(
             make_s3_client(options),
             parts.netloc,
@@ -24,6 +30,7 @@ def open_blob_store(url: str, *, s3: S3Options | None = None) -> BlobStore:
             part_size=options.part_size,
             parts_in_flight=options.parts_in_flight,
             list_page_size=options.list_page_size,
+            presigner=presigner,
         )
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):

@@ -30,6 +30,7 @@ from registry.blobs.base import (
 )
 from registry.blobs.keys import STAGING_DIR, validate_key, validate_prefix
 from registry.blobs.s3_client import MAX_PART_SIZE, MiB, error_code
+from registry.blobs.s3_presign import S3Presigner
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
@@ -200,6 +201,7 @@ class S3BlobStore(BlobStore):
         copy_part_threshold: int = MAX_PART_SIZE,
         clock: Callable[[], datetime] = _utc_now,
         parts_in_flight: int = 4,
+        presigner: S3Presigner | None = None,
     ) -> None:
         if parts_in_flight < 1:
             raise ValueError("parts_in_flight must be at least 1")
@@ -217,6 +219,7 @@ class S3BlobStore(BlobStore):
         # parts_in_flight parts in memory (parts_in_flight x part_size bytes).
         self.parts_in_flight = parts_in_flight
         self.part_pool = ThreadPoolExecutor(max_workers=parts_in_flight * 2, thread_name_prefix="s3-part")
+        self.presigner = presigner  # None: every byte goes through the API (S3Options.redirects)
 
     def __repr__(self) -> str:
         return f"S3BlobStore(bucket={self.bucket!r}, prefix={self.prefix!r})"
@@ -289,6 +292,11 @@ class S3BlobStore(BlobStore):
                 response["Body"].close()
                 resolve_range(start, end, total)
         return _stream_body(response["Body"], chunk_size)
+
+    def download_url(self, key: str, *, content_disposition: str | None = None) -> str | None:
+        if self.presigner is None:
+            return None
+        return self.presigner.get_url(self.full_key(key), content_disposition=content_disposition)
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key))

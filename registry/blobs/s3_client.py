@@ -40,6 +40,13 @@ class S3Options:
     read_timeout_s: float = 60.0
     # Keys per ListObjectsV2 request (S3 caps it at 1000; smaller values exercise pagination in tests).
     list_page_size: int = 1000
+    # Clients move bytes straight to and from the bucket with presigned URLs (downloads redirect, uploads
+    # may send parts directly); False streams every byte through the API.
+    redirects: bool = True
+    # How long a presigned URL stays valid, in seconds (a transfer must start within it).
+    presign_expiry_s: int = 300
+    # The endpoint as clients reach it, for signing URLs; None: endpoint_url (or AWS).
+    public_endpoint_url: str | None = None
 
     def __post_init__(self) -> None:
         if not MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE:
@@ -48,6 +55,8 @@ class S3Options:
             raise ValueError(f"list_page_size must be in 1..1000, got {self.list_page_size}")
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if not 1 <= self.presign_expiry_s <= 7 * 24 * 3600:
+            raise ValueError(f"presign_expiry_s must be between 1 s and 7 days (SigV4), got {self.presign_expiry_s}")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Options:
@@ -60,6 +69,9 @@ class S3Options:
             part_size=settings.s3_part_size,
             parts_in_flight=settings.s3_parts_in_flight,
             max_attempts=settings.s3_max_attempts,
+            redirects=settings.s3_redirects,
+            presign_expiry_s=settings.s3_presign_expiry_seconds,
+            public_endpoint_url=settings.s3_public_endpoint_url,
         )
 
     def secret_value(self) -> str | None:
@@ -84,6 +96,22 @@ def make_s3_client(options: S3Options) -> S3Client:
     return session.client(
         "s3",
         endpoint_url=options.endpoint_url,
+        aws_access_key_id=options.access_key_id,
+        aws_secret_access_key=options.secret_value(),
+        config=config,
+    )
+
+
+def make_presign_client(options: S3Options) -> S3Client:
+    """A client that only signs URLs (SigV4, which every S3 endpoint accepts), for the public endpoint."""
+    config = Config(
+        region_name=options.region,
+        signature_version="s3v4",
+        s3={"addressing_style": "path" if options.path_style else "auto"},
+    )
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=options.public_endpoint_url or options.endpoint_url,
         aws_access_key_id=options.access_key_id,
         aws_secret_access_key=options.secret_value(),
         config=config,

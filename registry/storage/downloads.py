@@ -1,14 +1,24 @@
-"""File responses for stored objects: ETag, conditional requests and single byte ranges, streamed."""
+"""File responses for stored objects: ETag, conditional requests and single byte ranges, streamed, or a
+redirect to a presigned URL of the store (S3) so the bytes never pass through the API."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from fastapi import Response, status
 from fastapi.responses import StreamingResponse
 
 from registry.blobs import BlobStore
-from registry.storage.ranges import parse_range
+from registry.storage.ranges import ByteRange, parse_range
+
+# A range a store parses exactly as parse_range does: numbers short enough for any parser (RFC 9110 allows
+# longer ones; those requests are answered here).
+_PLAIN_RANGE = re.compile(r"bytes=[0-9]{0,18}-[0-9]{0,18}")
+# Headers that describe the file's bytes: the store's answer carries its own.
+_BODY_HEADERS = frozenset(
+    {"accept-ranges", "cache-control", "content-disposition", "content-length", "content-range", "content-type"}
+)
 
 
 def file_headers(etag: str, filename: str) -> dict[str, str]:
@@ -33,13 +43,34 @@ def stored_file_response(
     range_header: str | None,
     if_range: str | None,
 ) -> Response:
-    """The object at ``key`` (``size`` bytes), whole or the one range asked for."""
+    """The object at ``key`` (``size`` bytes), whole or the one range asked for: a redirect to the store
+    where it offers one (the client then sends its Range there), else streamed through this process."""
     byte_range = parse_range(range_header, size) if if_range in (None, headers["ETag"]) else None
+    if size and redirectable(range_header, byte_range):
+        url = store.download_url(key, content_disposition=headers.get("Content-Disposition"))
+        if url is not None:
+            return redirect(url, headers)
     if byte_range is None:
         return streamed(store.iter_range(key, 0, size) if size else iter(()), size, headers)
     headers = {**headers, "Content-Range": byte_range.content_range(size)}
     body = store.iter_range(key, byte_range.start, byte_range.end)
     return streamed(body, byte_range.length, headers, status.HTTP_206_PARTIAL_CONTENT)
+
+
+def redirectable(range_header: str | None, byte_range: ByteRange | None) -> bool:
+    """Whether the store answers this request as we would: no Range, or one plain range we accepted (a 416 is
+    ours to send). A Range we answer whole (malformed, several ranges, a stale If-Range: the store would
+    compare that with its own ETag, not ours) stays here."""
+    if range_header is None:
+        return True
+    return byte_range is not None and _PLAIN_RANGE.fullmatch(range_header.strip()) is not None
+
+
+def redirect(url: str, headers: dict[str, str]) -> Response:
+    """302 to a presigned URL, with the caller's headers except those about a body (ETag, X-Patchhub-Sha256,
+    and the Hub protocol's X-Linked-* / X-Repo-Commit stay). The URL expires: nothing here may be cached."""
+    kept = {name: value for name, value in headers.items() if name.lower() not in _BODY_HEADERS}
+    return Response(status_code=status.HTTP_302_FOUND, headers={**kept, "Location": url, "Cache-Control": "no-store"})
 
 
 def streamed(

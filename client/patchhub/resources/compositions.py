@@ -96,9 +96,11 @@ class Compositions(Resource):
         label = f"composition {composition.id[:12]}"
         with (
             progress_bar(composition.size, label, enabled=self._client.progress) as bar,
-            self._transport.open("GET", f"/v1/compositions/{segment(composition.id)}/file") as response,
+            self._transport.open(
+                "GET", f"/v1/compositions/{segment(composition.id)}/file", follow_redirects=True
+            ) as response,
             open(partial, "wb") as sink,
-            translate_transport_errors(self._transport.base_url),
+            translate_transport_errors(),  # the body may come from the object store (a redirect)
         ):
             for chunk in response.iter_bytes():
                 sink.write(chunk)

@@ -12,9 +12,17 @@ class Uploads(Resource):
     """The resumable-upload API, step by step. ``client.artifacts.upload`` drives it for big files."""
 
     def create(
-        self, model: str, *, kind: str, metadata: dict[str, Any] | None = None, parents: list[str] | None = None
+        self,
+        model: str,
+        *,
+        kind: str,
+        metadata: dict[str, Any] | None = None,
+        parents: list[str] | None = None,
+        transfer: str = "streamed",
     ) -> Upload:
-        body = {"kind": kind, "metadata": metadata or {}, "parents": parents or []}
+        """``transfer="direct"`` asks for parts to go straight to the object store (``upload.transfer`` says
+        whether the service granted it; a local store never does)."""
+        body = {"kind": kind, "metadata": metadata or {}, "parents": parents or [], "transfer": transfer}
         return Upload.from_json(self._transport.request_json("POST", f"{model_path(model)}/uploads", json=body))
 
     def get(self, upload_id: str) -> Upload:
@@ -32,6 +40,16 @@ class Uploads(Resource):
             headers={"Content-Type": "application/octet-stream"},
         )
         return UploadPart(out["number"], out["size"], out["sha256"])
+
+    def put_part_direct(self, upload_id: str, number: int, data: bytes) -> None:
+        """Send part ``number`` of a direct upload to the presigned URL the service signs for it (a fresh URL
+        on each try); the store, not the service, receives the bytes. Retried safely."""
+
+        def once() -> None:
+            target = self._transport.request_json("GET", f"/v1/uploads/{segment(upload_id)}/parts/{int(number)}/url")
+            self._transport.send_to_store("PUT", target["url"], data)
+
+        self._transport.with_retries(once)
 
     def complete(self, upload_id: str, sha256: str | None = None) -> Artifact:
         """Join parts 1..N into the model's next version (checked against ``sha256`` when given)."""

@@ -13,7 +13,7 @@ from registry.models import Role
 from registry.resources.artifacts import service as artifacts
 from registry.resources.artifacts.schemas import ArtifactOut
 from registry.resources.uploads import service
-from registry.resources.uploads.schemas import PartOut, UploadComplete, UploadCreate, UploadOut
+from registry.resources.uploads.schemas import PartOut, PartUrlOut, UploadComplete, UploadCreate, UploadOut
 from registry.storage.keys import upload_part_key
 from registry.storage.parts import stage_part
 
@@ -39,16 +39,45 @@ def create_upload(
     ns, model = find_model(session, namespace, name)
     principal.require(Role.write, ns, hidden_as=f"model {namespace}/{name}")
     ttl = timedelta(hours=runtime.settings.upload_session_ttl_hours)
-    upload = service.create_upload(session, principal, model, body.kind, body.metadata, body.parents, ttl)
-    return service.upload_out(session, ns, model, upload)
+    upload = service.create_upload(
+        session,
+        principal,
+        model,
+        body.kind,
+        body.metadata,
+        body.parents,
+        ttl,
+        store=runtime.store,
+        transfer=body.transfer,
+    )
+    return service.upload_out(session, runtime.store, ns, model, upload)
 
 
 @router.get("/uploads/{upload_id}", response_model=UploadOut, responses=responses(*AUTH_ERRORS, NotFound))
-def get_upload(upload_id: str, session: SessionDep, principal: PrincipalDep) -> UploadOut:
+def get_upload(upload_id: str, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep) -> UploadOut:
     """The parts stored so far: a client that lost its connection continues after them."""
     ns, model, upload = service.get_upload(session, upload_id)
     principal.require(Role.write, ns, hidden_as=f"upload {upload_id[:64]!r}")
-    return service.upload_out(session, ns, model, upload)
+    return service.upload_out(session, runtime.store, ns, model, upload)
+
+
+@router.get(
+    "/uploads/{upload_id}/parts/{number}/url",
+    response_model=PartUrlOut,
+    responses=responses(*AUTH_ERRORS, NotFound, Conflict),
+)
+def get_part_url(
+    upload_id: str,
+    number: Annotated[int, Path(ge=1, le=service.MAX_PARTS, description="1-based part number")],
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> PartUrlOut:
+    """A direct upload's part goes to this presigned URL (PUT, no Authorization header; S3 answers with the
+    part's ETag). Every part but the last must hold at least 5 MiB."""
+    ns, _model, upload = service.get_upload(session, upload_id)
+    principal.require(Role.write, ns, hidden_as=f"upload {upload_id[:64]!r}")
+    return service.part_url(runtime.store, upload, number)
 
 
 @router.put(
@@ -76,6 +105,7 @@ async def put_part(
     ns, _model, upload = await run_in_threadpool(service.get_upload, session, upload_id)
     principal.require(Role.write, ns, hidden_as=f"upload {upload_id[:64]!r}")
     service.check_open(upload)
+    service.check_streamed(upload)
     staged = await stage_part(request, runtime.store, upload_part_key(upload.id, number), sha256)
     part = await run_in_threadpool(service.record_part, session, upload, number, staged.size, staged.sha256)
     return PartOut(number=part.number, size=part.size, sha256=part.sha256)
@@ -85,7 +115,7 @@ async def put_part(
     "/uploads/{upload_id}/complete",
     status_code=status.HTTP_201_CREATED,
     response_model=ArtifactOut,
-    responses=responses(*AUTH_ERRORS, NotFound, Invalid, Conflict),
+    responses=responses(*AUTH_ERRORS, NotFound, Invalid, Conflict, PayloadTooLarge),
 )
 def complete_upload(
     upload_id: str, body: UploadComplete, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep

@@ -19,7 +19,8 @@ from registry.errors import Conflict, Invalid, NotFound
 from registry.models import Artifact, Model, Namespace, Upload, UploadPart
 from registry.models.artifact import ArtifactKind
 from registry.resources.artifacts.content import check_content
-from registry.resources.uploads.schemas import PartOut, UploadOut
+from registry.resources.uploads import direct
+from registry.resources.uploads.schemas import PartOut, PartUrlOut, Transfer, UploadOut
 from registry.runtime import Runtime
 from registry.storage.ingest import Ingest, StoredBlob
 from registry.storage.keys import blob_key, upload_part_key
@@ -35,7 +36,11 @@ def create_upload(
     meta: dict,
     parents: list[str],
     ttl: timedelta,
+    *,
+    store: BlobStore,
+    transfer: Transfer = "streamed",
 ) -> Upload:
+    """``transfer="direct"``: parts go straight to the store where it offers that (S3), else through the API."""
     check_parents(session, parents, principal)
     upload = Upload(
         id=new_id(),
@@ -44,6 +49,8 @@ def create_upload(
         expires_at=utcnow() + ttl,
         meta={"metadata": check_metadata(meta), "parents": parents},
     )
+    if transfer == "direct":
+        direct.start(store, upload)
     session.add(upload)
     session.flush()
     return upload
@@ -64,6 +71,21 @@ def get_upload(session: Session, upload_id: str) -> tuple[Namespace, Model, Uplo
 def check_open(upload: Upload) -> None:
     if upload.artifact_id is not None:
         raise Conflict(f"upload {upload.id} is already complete (artifact {upload.artifact_id})")
+
+
+def check_streamed(upload: Upload) -> None:
+    if direct.of(upload) is not None:
+        raise Conflict(f"upload {upload.id} is direct: send its parts to GET /v1/uploads/{upload.id}/parts/N/url")
+
+
+def part_url(store: BlobStore, upload: Upload, number: int) -> PartUrlOut:
+    """Where part ``number`` of a direct upload goes (a presigned PUT)."""
+    check_open(upload)
+    check_part_number(number)
+    target = direct.of(upload)
+    if target is None:
+        raise Conflict(f"upload {upload.id} is streamed: PUT its parts to /v1/uploads/{upload.id}/parts/N")
+    return direct.part_url(store, upload, target, number)
 
 
 def parts(session: Session, upload: Upload) -> list[UploadPart]:
@@ -117,12 +139,17 @@ def complete_upload(
 ) -> Artifact:
     """Join the parts into the model's next version; the staged parts are deleted once that is committed."""
     check_open(upload)
-    stored_parts = parts(session, upload)
-    check_parts_contiguous(stored_parts)
-    # As for a single upload: no transaction (no lock, no pooled connection) while the parts stream.
-    end_read_phase(session)
-    stored = _ingest_parts(runtime, stored_parts, sha256)
-    check_content(upload.kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size))
+    target = direct.of(upload)
+    if target is not None:
+        stored_parts: list[UploadPart] = []
+        stored = direct.join_and_verify(session, runtime, upload, target, sha256)
+    else:
+        stored_parts = parts(session, upload)
+        check_parts_contiguous(stored_parts)
+        # As for a single upload: no transaction (no lock, no pooled connection) while the parts stream.
+        end_read_phase(session)
+        stored = _ingest_parts(runtime, stored_parts, sha256)
+        check_content(upload.kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size))
     artifact = register_artifact(
         session,
         model,
@@ -156,18 +183,27 @@ def abort_upload(session: Session, store: BlobStore, upload: Upload) -> None:
     """Drop the upload; its staged parts go once that is committed."""
     check_open(upload)
     stored_parts = parts(session, upload)
+    target = direct.of(upload)
     session.delete(upload)
     session.flush()
     after_commit(session, lambda: delete_part_blobs(store, stored_parts))
+    if target is not None:
+        after_commit(session, lambda: direct.abort(store, target))
 
 
-def upload_out(session: Session, namespace: Namespace, model: Model, upload: Upload) -> UploadOut:
+def upload_out(session: Session, store: BlobStore, namespace: Namespace, model: Model, upload: Upload) -> UploadOut:
+    target = direct.of(upload)
+    if target is None:
+        stored = [PartOut(number=p.number, size=p.size, sha256=p.sha256) for p in parts(session, upload)]
+    else:
+        stored = direct.parts_out(store, target) if upload.artifact_id is None else []
     return UploadOut(
         id=upload.id,
         model=f"{namespace.name}/{model.name}",
         kind=upload.kind,
+        transfer="streamed" if target is None else "direct",
         created_at=upload.created_at,
         expires_at=upload.expires_at,
-        parts=[PartOut(number=p.number, size=p.size, sha256=p.sha256) for p in parts(session, upload)],
+        parts=stored,
         artifact_id=upload.artifact_id,
     )

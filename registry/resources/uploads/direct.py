@@ -1,0 +1,122 @@
+"""Direct uploads (S3 with presigned URLs): the client PUTs each part straight to the bucket, so the bytes
+never pass through the API. Completing joins the parts server-side into a staged object and then checks it
+exactly as an upload through the API is checked (size limit, safetensors header and layout, what the kind
+must hold, sha256), streaming it once from the bucket into this process; only bytes that pass become a blob
+(a server-side copy to their content address) and a version. Failing bytes are dropped: nothing is visible.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from registry.blobs import BlobStore
+from registry.blobs.s3_direct import DirectUpload, DirectUploadGone, S3DirectUploads, StoredPart, direct_uploads
+from registry.db.base import utcnow
+from registry.db.session import end_read_phase
+from registry.errors import Conflict, Invalid, PayloadTooLarge
+from registry.models import Upload
+from registry.resources.artifacts.content import check_content
+from registry.resources.uploads.schemas import PartOut, PartUrlOut
+from registry.runtime import Runtime
+from registry.storage.ingest import StoredBlob
+from registry.storage.keys import blob_key
+from registry.storage.verify import verify_stream
+
+META_KEY = "direct"  # upload.meta[META_KEY] = {"key": staged S3 key, "upload_id": S3's multipart upload id}
+
+
+def start(store: BlobStore, upload: Upload) -> bool:
+    """Make ``upload`` direct when the store offers it; False: its parts go through the API."""
+    uploads = direct_uploads(store)
+    if uploads is None:
+        return False
+    started = uploads.start()
+    upload.meta = {**upload.meta, META_KEY: {"key": started.key, "upload_id": started.upload_id}}
+    return True
+
+
+def of(upload: Upload) -> DirectUpload | None:
+    direct = upload.meta.get(META_KEY)
+    return None if direct is None else DirectUpload(key=direct["key"], upload_id=direct["upload_id"])
+
+
+def _uploads(store: BlobStore) -> S3DirectUploads:
+    uploads = direct_uploads(store)
+    if uploads is None:  # redirects were switched off after the upload started
+        raise Conflict("this service no longer takes parts straight to its store; start a new upload")
+    return uploads
+
+
+def part_url(store: BlobStore, upload: Upload, direct: DirectUpload, number: int) -> PartUrlOut:
+    uploads = _uploads(store)
+    expires_at = utcnow() + timedelta(seconds=uploads.presigner.expiry_s)
+    return PartUrlOut(number=number, url=uploads.part_url(direct, number), method="PUT", expires_at=expires_at)
+
+
+def parts_out(store: BlobStore, direct: DirectUpload) -> list[PartOut]:
+    try:
+        stored = _uploads(store).parts(direct)
+    except DirectUploadGone:
+        return []
+    return [PartOut(number=p.number, size=p.size, sha256=None, etag=p.etag) for p in stored]
+
+
+def join_and_verify(
+    session: Session, runtime: Runtime, upload: Upload, direct: DirectUpload, sha256: str | None
+) -> StoredBlob:
+    """The parts joined, checked like an upload through the API and stored as a blob; the caller registers it."""
+    uploads = _uploads(runtime.store)
+    try:
+        stored_parts = uploads.parts(direct)
+    except DirectUploadGone:
+        raise Conflict(f"upload {upload.id} was already completed or failed its checks; start a new one") from None
+    _check_parts(stored_parts, runtime.settings.max_upload_bytes)
+    end_read_phase(session)  # no transaction while the bytes are read back
+    try:
+        uploads.complete(direct, stored_parts)
+    except DirectUploadGone:  # completed by a concurrent request
+        raise Conflict(f"upload {upload.id} is being completed by another request") from None
+    try:
+        return _verify(runtime, uploads, direct, upload, sha256)
+    except BaseException:
+        uploads.discard(direct)  # the parts are joined: a retry cannot reuse them
+        raise
+
+
+def _check_parts(stored: list[StoredPart], max_bytes: int) -> None:
+    numbers = [p.number for p in stored]
+    if numbers != list(range(1, len(numbers) + 1)):
+        missing = sorted(set(range(1, max(numbers, default=0) + 1)) - set(numbers))
+        raise Invalid(f"parts must be numbered 1..N without gaps; missing {missing[:20]}" if stored else "no parts")
+    if sum(p.size for p in stored) > max_bytes:
+        raise PayloadTooLarge(f"upload is larger than the limit of {max_bytes} bytes")
+    small = [p.number for p in stored[:-1] if p.size < 5 * 1024 * 1024]
+    if small:
+        raise Invalid(f"every part but the last must hold at least 5 MiB (S3's rule); parts {small[:20]} do not")
+
+
+def _verify(
+    runtime: Runtime, uploads: S3DirectUploads, direct: DirectUpload, upload: Upload, sha256: str | None
+) -> StoredBlob:
+    size, header, digest = verify_stream(
+        uploads.iter_staged(direct),
+        runtime.header_limits,
+        expected_sha256=sha256,
+        max_bytes=runtime.settings.max_upload_bytes,
+    )
+    check_content(upload.kind, header, lambda: uploads.read_staged(direct))
+    key = blob_key(digest)
+    deduplicated = runtime.store.exists(key)
+    if deduplicated:
+        uploads.discard(direct)
+    else:
+        uploads.publish(direct, key, size)
+    return StoredBlob(sha256=digest, size=size, header=header, deduplicated=deduplicated)
+
+
+def abort(store: BlobStore, direct: DirectUpload) -> None:
+    uploads = direct_uploads(store)
+    if uploads is not None:
+        uploads.discard(direct)
