@@ -1,4 +1,4 @@
-"""Listing models and artifacts costs a fixed number of SQL statements, whatever the page holds (no N+1)."""
+"""Listing models, artifacts and jobs costs a fixed number of SQL statements, whatever the page holds (no N+1)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
+from registry.db.session import transaction
+from registry.domain.evaluations import record_evaluation
 from tests.fixtures.safetensors_files import tiny_model_bytes
 from tests.fixtures.services import LiveServer, NamespaceAccess
 from tests.registry.artifact_helpers import create_model, upload
@@ -43,44 +45,52 @@ def _add_model(client: httpx.Client, namespace: str, name: str, versions: int) -
     client.put(f"/v1/models/{namespace}/{name}/aliases/prod", json={"version": 1}).raise_for_status()
 
 
+PAGE_SIZES = (1, 10, 40)
+
+
 def test_model_list_statements_do_not_grow_with_the_page(live_server: LiveServer, namespace: NamespaceAccess) -> None:
+    counts = []
     with live_server.client(namespace.write_token) as client:
-        for index in range(2):
-            _add_model(client, namespace.name, f"m{index}", versions=1)
-        few = _statements_for(live_server, client, "/v1/models", 2)
-        for index in range(2, 8):
-            _add_model(client, namespace.name, f"m{index}", versions=1)
-        many = _statements_for(live_server, client, "/v1/models", 8)
+        for size in PAGE_SIZES:
+            while len(client.get("/v1/models", params={"page_size": 200}).json()["items"]) < size:
+                index = len(client.get("/v1/models", params={"page_size": 200}).json()["items"])
+                _add_model(client, namespace.name, f"m{index}", versions=1)
+            counts.append(_statements_for(live_server, client, "/v1/models", size))
         assert client.get("/v1/models").json()["items"][0]["aliases"] == {"latest": 1, "prod": 1}
-    assert many == few
+    assert counts == [counts[0]] * len(PAGE_SIZES)
 
 
 def test_artifact_list_statements_do_not_grow_with_the_page(
     live_server: LiveServer, namespace: NamespaceAccess
 ) -> None:
     path = f"/v1/models/{namespace.name}/net/artifacts"
+    counts = []
     with live_server.client(namespace.write_token) as client:
-        _add_model(client, namespace.name, "net", versions=2)
-        few = _statements_for(live_server, client, path, 2)
-        for seed in range(10, 16):
-            parent = client.get(path).json()["items"][0]["id"]
-            upload(client, namespace.name, tiny_model_bytes(seed=seed, layers=1), parent=parent).raise_for_status()
-        many = _statements_for(live_server, client, path, 8)
-        items = client.get(path).json()["items"]
-    assert many == few
+        _add_model(client, namespace.name, "net", versions=1)
+        for size in PAGE_SIZES:
+            for seed in range(len(client.get(path).json()["items"]), size):
+                parent = client.get(path).json()["items"][0]["id"]
+                created = upload(client, namespace.name, tiny_model_bytes(seed=seed, layers=1), parent=parent)
+                created.raise_for_status()
+                with transaction(live_server.runtime.session_factory) as session:
+                    record_evaluation(session, created.json()["id"], {"job": f"{seed:032x}", "top1": seed / 100})
+            counts.append(_statements_for(live_server, client, path, size))
+        items = client.get(path, params={"page_size": 200}).json()["items"]
+    assert counts == [counts[0]] * len(PAGE_SIZES)
     assert items[-1]["parents"][0]["id"] == items[0]["id"]
     assert items[-1]["aliases"] == ["latest"] and items[0]["aliases"] == ["prod"]
+    assert items[-1]["metadata"]["evaluations"] == [{"job": f"{39:032x}", "top1": 0.39}]
 
 
 def test_job_list_statements_do_not_grow_with_the_page(live_server: LiveServer, namespace: NamespaceAccess) -> None:
     params = {"output_model": f"{namespace.name}/trained", "arch": "resnet20", "epochs": 1}
     body = {"kind": "train", "namespace": namespace.name, "params": params}
+    path = "/v1/jobs"
+    counts = []
     with live_server.client(namespace.write_token) as client:
-        for _ in range(2):
-            client.post("/v1/jobs", json=body).raise_for_status()
-        few = _statements_for(live_server, client, "/v1/jobs", 2)
-        for _ in range(6):
-            client.post("/v1/jobs", json=body).raise_for_status()
-        many = _statements_for(live_server, client, "/v1/jobs", 8)
-        assert all(job["outputs"] == [] for job in client.get("/v1/jobs").json()["items"])
-    assert many == few
+        for size in PAGE_SIZES:
+            while len(client.get(path, params={"page_size": 200}).json()["items"]) < size:
+                client.post("/v1/jobs", json=body).raise_for_status()
+            counts.append(_statements_for(live_server, client, path, size))
+        assert all(job["outputs"] == [] for job in client.get(path).json()["items"])
+    assert counts == [counts[0]] * len(PAGE_SIZES)

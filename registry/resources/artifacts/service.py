@@ -16,6 +16,7 @@ from registry.domain.artifacts import (  # noqa: F401  (until uploads/service.py
     point_alias,
     register_artifact,
 )
+from registry.domain.evaluations import histories_of, metadata_with_histories
 from registry.errors import Invalid, NotFound
 from registry.models import Alias, Artifact, ArtifactParent, Model, Namespace
 from registry.models.artifact import ArtifactKind
@@ -118,7 +119,8 @@ def artifact_out(session: Session, namespace: Namespace, model: Model, artifact:
 
 
 def artifacts_out(session: Session, namespace: Namespace, model: Model, artifacts: list[Artifact]) -> list[ArtifactOut]:
-    """The artifacts as the API shows them, with two statements for the whole list (parents, aliases)."""
+    """The artifacts as the API shows them, with three statements for the whole list (parents, aliases,
+    evaluation histories)."""
     ids = [artifact.id for artifact in artifacts]
     if not ids:
         return []
@@ -138,6 +140,7 @@ def artifacts_out(session: Session, namespace: Namespace, model: Model, artifact
         select(Alias.artifact_id, Alias.name).where(Alias.artifact_id.in_(ids)).order_by(Alias.name)
     ):
         aliases[artifact_id].append(alias)
+    histories = histories_of(session, ids)
     return [
         ArtifactOut(
             **artifact_ref(namespace, model, artifact).model_dump(),
@@ -146,7 +149,7 @@ def artifacts_out(session: Session, namespace: Namespace, model: Model, artifact
             parameter_count=artifact.parameter_count,
             tensor_count=artifact.tensor_count,
             file_metadata=artifact.file_metadata,
-            metadata=artifact.meta,
+            metadata=metadata_with_histories(artifact.meta, histories[artifact.id]),
             parents=parents[artifact.id],
             job_id=artifact.job_id,
             aliases=aliases[artifact.id],
