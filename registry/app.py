@@ -17,8 +17,11 @@ from registry.jobs.router import router as jobs_router
 from registry.metrics import RequestMetrics
 from registry.openapi import install_openapi
 from registry.request_limits import RequestLimits
+from registry.resources.artifacts.files_router import router as artifact_files_router
 from registry.resources.artifacts.router import router as artifacts_router
+from registry.resources.compositions.files_router import router as composition_files_router
 from registry.resources.compositions.router import router as compositions_router
+from registry.resources.folder_uploads.router import router as folder_uploads_router
 from registry.resources.health.router import router as health_router
 from registry.resources.hf.router import router as hf_router
 from registry.resources.models.router import router as models_router
@@ -48,8 +51,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         namespaces_router,
         models_router,
         artifacts_router,
+        artifact_files_router,
         uploads_router,
+        folder_uploads_router,
         compositions_router,
+        composition_files_router,
         jobs_router,
     )
     for router in routers:

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     max_header_bytes: int = 16 * 1024 * 1024  # the JSON header; 100,000 tensors with long names fit
     max_tensors: int = 100_000
     max_upload_bytes: int = 1024**4
+    # A file of a model folder that is not safetensors (config, tokenizer, card, shard index): stored, never parsed.
+    max_folder_file_bytes: int = 64 * 1024**2
     upload_session_ttl_hours: int = 24
     # gc leaves unreferenced blobs and staged parts younger than this alone (uploads in flight).
     gc_grace_minutes: int = 60

@@ -20,11 +20,12 @@ composing with many signatures costs no more memory than composing with one.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
 import struct
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -135,6 +136,15 @@ class Signature:
     def with_metadata(self, extra: Mapping[str, str]) -> Signature:
         """The same tensors with ``extra`` entries added to (or replacing) the metadata."""
         return Signature(self._tensors, self.bits, self.scheme, {**self._extra_metadata, **extra})
+
+    def restricted_to(self, names: Collection[str]) -> Signature:
+        """The same signature covering only the tensors in ``names`` (one shard of a sharded base), with the
+        same sha256, so patches keep their canonical order. Its tensors were validated when it was loaded."""
+        subset = copy.copy(self)
+        subset._tensors = {name: tensor for name, tensor in self._tensors.items() if name in names}
+        subset._bytes = None
+        subset._sha256 = self.sha256()
+        return subset
 
     def covers(self, name: str) -> bool:
         return name in self._tensors

@@ -35,4 +35,6 @@ def composition_output_key(composition_id: str) -> str:
 
 
 def composition_of_key(key: str) -> str | None:
-    return key.removeprefix(COMPOSITION_PREFIX) if key.startswith(COMPOSITION_PREFIX) else None
+    """The composition a cached output belongs to (``compositions/{id}``, or ``compositions/{id}/{shard}`` for
+    a composed shard of a folder base)."""
+    return key.removeprefix(COMPOSITION_PREFIX).split("/")[0] if key.startswith(COMPOSITION_PREFIX) else None

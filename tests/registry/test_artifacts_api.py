@@ -108,7 +108,13 @@ def test_download_range_etag_and_tensor_index(live_server: LiveServer, namespace
         names = [t["name"] for t in index["tensors"]]
         assert sorted(names) == sorted(f"layers.{i}.{p}" for i in range(3) for p in ("weight", "bias"))
         weight = next(t for t in index["tensors"] if t["name"] == "layers.2.weight")
-        assert weight == {"name": "layers.2.weight", "dtype": "F32", "shape": [16, 16], "numel": 256}
+        assert weight == {
+            "name": "layers.2.weight",
+            "dtype": "F32",
+            "shape": [16, 16],
+            "numel": 256,
+            "file": "model.safetensors",
+        }
 
 
 def test_metadata_patch_merges_without_touching_bytes(live_server: LiveServer, namespace: NamespaceAccess) -> None:

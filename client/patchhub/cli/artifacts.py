@@ -102,7 +102,7 @@ def models_delete(ctx: click.Context, model: str) -> None:
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
 @click.argument("model")
 @click.option("--kind", type=click.Choice(KINDS), default="base", show_default=True)
 @click.option("--metadata", type=JsonObject(), default="{}", help="user metadata (JSON object)")
@@ -119,11 +119,15 @@ def push(
     parent: tuple[str, ...],
     force_new_version: bool,
 ) -> None:
-    """Upload a safetensors FILE as MODEL's next version (the same bytes again: nothing new)."""
+    """Upload a safetensors FILE as MODEL's next version (the same bytes again: nothing new), or a model
+    folder DIR (sharded safetensors, config, tokenizer, README.md) as one version, all files or none."""
     with options(ctx).client() as client:
-        artifact = client.artifacts.upload(
-            model, file, kind=kind, metadata=metadata, parents=list(parent), force_new_version=force_new_version
-        )
+        if file.is_dir():
+            artifact = client.artifacts.push_folder(model, file, kind=kind, metadata=metadata, parents=list(parent))
+        else:
+            artifact = client.artifacts.upload(
+                model, file, kind=kind, metadata=metadata, parents=list(parent), force_new_version=force_new_version
+            )
     if artifact.unchanged:
         human = (
             f"Unchanged: {artifact.ref} already holds these bytes (sha256:{artifact.sha256[:12]}); nothing uploaded, "

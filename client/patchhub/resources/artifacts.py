@@ -9,6 +9,7 @@ from typing import Any
 
 from patchhub._output import copy_out
 from patchhub.download import fetch_to_cache
+from patchhub.folder_upload import FolderUploader, folder_files
 from patchhub.refs import parse_ref
 from patchhub.resources._base import Resource, segment
 from patchhub.resources.models import model_path
@@ -66,6 +67,27 @@ class Artifacts(Resource):
                 parents=parent_ids,
                 force_new_version=force_new_version,
             )
+
+    def push_folder(
+        self,
+        model: str,
+        directory: str | os.PathLike[str],
+        *,
+        kind: str = "base",
+        metadata: dict[str, Any] | None = None,
+        parents: list[ArtifactLike] | None = None,
+    ) -> Artifact:
+        """Upload a model folder (``save_pretrained`` output: sharded safetensors, their index, config,
+        tokenizer files, README.md) as the model's next version, all files or none.
+
+        Every file is hashed and checked first: pickles (``.bin``, ``.pt``, ``.pth``, ``.pkl``, ``.ckpt``)
+        raise ``NotSafetensorsError`` before anything is sent. ``.git/`` and ``.cache/`` are left out. The
+        version appears only once every file is stored; a push that fails midway leaves no version.
+        """
+        parent_ids = [self.resolve(p).id for p in parents or []]
+        files = folder_files(directory)
+        uploader = FolderUploader(self._transport, progress=self._client.progress)
+        return uploader.push(model, files, kind=kind, metadata=metadata or {}, parents=parent_ids)
 
     def resolve(self, ref: ArtifactLike) -> Artifact:
         """The artifact a reference points at now (an alias or ``latest`` may move later)."""

@@ -27,6 +27,7 @@ from registry.models.artifact import ArtifactKind
 from registry.pagination import PageSize
 from registry.resources.artifacts import service
 from registry.resources.artifacts.content import check_content
+from registry.resources.artifacts.files import require_one_file
 from registry.resources.artifacts.schemas import (
     AliasOut,
     AliasSet,
@@ -185,7 +186,7 @@ def get_tensor_index(artifact_id: str, session: SessionDep, principal: Principal
     "/artifacts/{artifact_id}/file",
     response_class=StreamingResponse,
     responses={
-        **responses(*AUTH_ERRORS, NotFound, RangeNotSatisfiable),
+        **responses(*AUTH_ERRORS, NotFound, Conflict, RangeNotSatisfiable),
         200: {"content": {"application/octet-stream": {}}},
         206: {"description": "partial content (Range)"},
         304: {"description": "not modified (If-None-Match)"},
@@ -203,6 +204,7 @@ def download_artifact(
     """The file, streamed; ETag is its sha256, and Range requests resume or read parts of it."""
     ns, model, artifact = artifacts.get_artifact(session, artifact_id)
     principal.require(Role.read, ns, hidden_as=f"artifact {artifact_id[:64]!r}")
+    require_one_file(artifact, "GET .../file")
     etag = f'"{artifact.sha256}"'
     headers = {
         **file_headers(etag, f"{model.name}-v{artifact.version}.safetensors"),

@@ -29,6 +29,7 @@ class ArtifactOut(ArtifactRef):
     aliases: list[str]
     created_at: datetime
     created_by: str = Field(description="the uploading token's name (for a job's output, the job's submitter)")
+    file_count: int = Field(default=1, description="files in the version: 1, or a folder's (GET .../files lists them)")
 
 
 class ArtifactPage(BaseModel):
@@ -41,6 +42,9 @@ class TensorOut(BaseModel):
     dtype: str
     shape: list[int]
     numel: int
+    file: str = Field(
+        default="model.safetensors", description="the file of the version holding it (a shard of a folder)"
+    )
 
 
 class TensorIndexOut(BaseModel):

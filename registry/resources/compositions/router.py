@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import collections
-import itertools
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
@@ -10,9 +8,10 @@ from starlette.concurrency import run_in_threadpool
 from registry.deps import PrincipalDep, RuntimeDep, SessionDep
 from registry.errors import Forbidden, Invalid, NotFound, RangeNotSatisfiable, Unauthorized, responses
 from registry.resources.compositions import service
+from registry.resources.compositions.downloads import composition_file_response
+from registry.resources.compositions.folders import require_one_file_base
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut
-from registry.resources.compositions.single_flight import COMPUTATIONS
-from registry.storage.downloads import file_headers, not_modified, stored_file_response, streamed
+from registry.storage.downloads import file_headers, not_modified
 
 router = APIRouter(prefix="/v1/compositions", tags=["compositions"])
 AUTH_ERRORS = (Unauthorized, Forbidden)
@@ -64,23 +63,11 @@ async def download_composition(
     """The composed safetensors file, streamed. Computed from the base on first download (and cached);
     later downloads and Range requests read the cached bytes. ETag is the composition id."""
     composition = await run_in_threadpool(service.get_composition, session, principal, composition_id)
+    await run_in_threadpool(require_one_file_base, session, composition)
     etag = f'"{composition.id}"'
     headers = file_headers(etag, f"composition-{composition.id[:12]}.safetensors")
     if not_modified(etag, if_none_match):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    key = await run_in_threadpool(service.stored_output_key, runtime, composition)
-    while key is None:  # computed once however many ask: one leads, the others wait for its cached copy
-        flight, leads = COMPUTATIONS.join(service.computation_key(runtime, composition.id))
-        if not leads:
-            await flight.wait()
-        else:
-            body = service.iter_and_cache(runtime, composition, flight)
-            first = await run_in_threadpool(next, body)  # started, so it lands the flight even if never read on
-            if range_header is None:
-                return streamed(itertools.chain([first], body), composition.size, headers)
-            await run_in_threadpool(collections.deque, body, 0)
-        key = await run_in_threadpool(service.cached_output_key, session, runtime, composition)
-    await run_in_threadpool(service.record_read, session, composition)
-    return stored_file_response(
-        runtime.store, key, composition.size, headers, range_header=range_header, if_range=if_range
+    return await composition_file_response(
+        runtime, session, composition, headers, range_header=range_header, if_range=if_range
     )

@@ -40,3 +40,13 @@ class CompositionOut(BaseModel):
     sha256: str | None = Field(description="known once the output has been computed and cached")
     cached: bool
     created_at: datetime
+
+
+class ComposedFileOut(BaseModel):
+    path: str
+    size: int
+    kind: str = Field(description="safetensors or other")
+    sha256: str | None = Field(
+        description="the base file's for files no patch changes; for a composed file once cached"
+    )
+    composed: bool = Field(description="true for the files the patches change")

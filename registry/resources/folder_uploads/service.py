@@ -1,0 +1,172 @@
+"""Folder uploads: each file is validated and stored (content-addressed) as it arrives; ``complete`` checks
+the folder as a whole and registers every file as one version in one transaction, so a folder is visible
+with all its files or not at all."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from registry.auth.principal import Principal
+from registry.db.base import utcnow
+from registry.domain.artifacts import check_metadata, check_parents, new_id
+from registry.errors import Conflict, Invalid, NotFound
+from registry.models import FolderUpload, FolderUploadFile, Model, Namespace
+from registry.models.artifact import ArtifactKind
+from registry.models.artifact_file import SAFETENSORS
+from registry.resources.artifacts.files import FolderFile
+from registry.resources.folder_uploads.schemas import FileOut, FolderFileRef, FolderUploadOut
+from registry.runtime import Runtime
+from registry.storage.folder_files import MAX_FOLDER_FILES, OtherFileIngest
+from registry.storage.ingest import Ingest
+from registry.storage.streaming import feed_request_body, ingest_request_body
+
+FOLDER_KINDS = (ArtifactKind.base, ArtifactKind.checkpoint, ArtifactKind.pruned)
+
+
+def create_upload(
+    session: Session,
+    principal: Principal,
+    model: Model,
+    kind: ArtifactKind,
+    meta: dict,
+    parents: list[str],
+    ttl: timedelta,
+) -> FolderUpload:
+    if kind not in FOLDER_KINDS:
+        raise Invalid(
+            f"a {kind.value} artifact is one safetensors file, not a folder: push it with "
+            "`patchhub push FILE ns/name` (PUT /v1/models/{namespace}/{name}/artifacts)"
+        )
+    check_parents(session, parents, principal)
+    upload = FolderUpload(
+        id=new_id(),
+        model_id=model.id,
+        kind=kind.value,
+        expires_at=utcnow() + ttl,
+        meta={"metadata": check_metadata(meta), "parents": parents},
+    )
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def get_upload(session: Session, upload_id: str) -> tuple[Namespace, Model, FolderUpload]:
+    row = session.execute(
+        select(Namespace, Model, FolderUpload)
+        .join(Model, Model.namespace_id == Namespace.id)
+        .join(FolderUpload, FolderUpload.model_id == Model.id)
+        .where(FolderUpload.id == upload_id, Model.deleted_at.is_(None))
+    ).first()
+    if row is None:
+        raise NotFound(f"folder upload {upload_id[:64]!r} does not exist")
+    return row[0], row[1], row[2]
+
+
+def check_open(upload: FolderUpload) -> None:
+    if upload.artifact_id is not None:
+        raise Conflict(f"folder upload {upload.id} is already complete (artifact {upload.artifact_id})")
+
+
+def stored_files(session: Session, upload: FolderUpload) -> list[FolderUploadFile]:
+    return list(
+        session.scalars(
+            select(FolderUploadFile).where(FolderUploadFile.upload_id == upload.id).order_by(FolderUploadFile.path)
+        )
+    )
+
+
+def check_room(session: Session, upload: FolderUpload, path: str) -> None:
+    if (
+        session.get(FolderUploadFile, (upload.id, path)) is None
+        and len(stored_files(session, upload)) >= MAX_FOLDER_FILES
+    ):
+        raise Invalid(f"a folder holds at most {MAX_FOLDER_FILES} files")
+
+
+async def store_file(
+    request: Request, runtime: Runtime, path: str, kind: str, expected_sha256: str | None
+) -> FolderFile:
+    """Validate and store the request body as the file at ``path``: safetensors through the upload ingest,
+    anything else as size-limited bytes that are never parsed."""
+    if kind == SAFETENSORS:
+        ingest = await run_in_threadpool(
+            Ingest,
+            runtime.store,
+            runtime.header_limits,
+            expected_sha256=expected_sha256,
+            max_bytes=runtime.settings.max_upload_bytes,
+        )
+        stored = await ingest_request_body(request, ingest)
+        index = {name: info.to_json() for name, info in stored.header.tensors.items()}
+        return FolderFile(path, stored.sha256, stored.size, SAFETENSORS, index, dict(stored.header.metadata))
+    other = OtherFileIngest(
+        runtime.store, path, expected_sha256=expected_sha256, max_bytes=runtime.settings.max_folder_file_bytes
+    )
+    try:
+        await feed_request_body(request, other.write)
+        sha256, size = await run_in_threadpool(other.finish)
+    except BaseException:
+        await run_in_threadpool(other.abort)
+        raise
+    return FolderFile(path, sha256, size, kind, {}, {})
+
+
+def record_file(session: Session, upload: FolderUpload, file: FolderFile) -> FolderUploadFile:
+    row = session.get(FolderUploadFile, (upload.id, file.path))
+    if row is None:
+        row = FolderUploadFile(upload_id=upload.id, path=file.path)
+        session.add(row)
+    row.sha256, row.size, row.kind = file.sha256, file.size, file.kind
+    row.tensor_index, row.file_metadata, row.created_at = file.tensor_index, file.file_metadata, utcnow()
+    session.flush()
+    return row
+
+
+def manifest(stored: list[FolderUploadFile], listed: list[FolderFileRef]) -> list[FolderFile]:
+    """The stored files, if they are exactly the ones the client lists (same paths, same sha256s)."""
+    if not listed:
+        raise Invalid("a folder version needs at least one file")
+    wanted = {ref.path: ref.sha256 for ref in listed}
+    if len(wanted) != len(listed):
+        raise Invalid("files must not list a path twice")
+    have = {row.path: row for row in stored}
+    missing = sorted(set(wanted) - set(have))
+    if missing:
+        raise Invalid(f"these files were never stored (upload them, then complete): {missing[:20]}")
+    extra = sorted(set(have) - set(wanted))
+    if extra:
+        raise Invalid(f"these stored files are not in the list: {extra[:20]}; list them or upload again")
+    changed = sorted(path for path, sha in wanted.items() if have[path].sha256 != sha)
+    if changed:
+        raise Invalid(f"these files were stored with other bytes than the sha256 listed: {changed[:20]}")
+    return [
+        FolderFile(row.path, row.sha256, row.size, row.kind, dict(row.tensor_index), dict(row.file_metadata))
+        for row in stored
+    ]
+
+
+def finish_upload(session: Session, upload: FolderUpload, artifact_id: str) -> None:
+    upload.artifact_id = artifact_id
+    session.execute(delete(FolderUploadFile).where(FolderUploadFile.upload_id == upload.id))
+    session.flush()
+
+
+def file_out(row: FolderUploadFile | FolderFile) -> FileOut:
+    return FileOut(path=row.path, size=row.size, sha256=row.sha256, kind=row.kind)
+
+
+def upload_out(session: Session, namespace: Namespace, model: Model, upload: FolderUpload) -> FolderUploadOut:
+    return FolderUploadOut(
+        id=upload.id,
+        model=f"{namespace.name}/{model.name}",
+        kind=ArtifactKind(upload.kind),
+        created_at=upload.created_at,
+        expires_at=upload.expires_at,
+        files=[file_out(row) for row in stored_files(session, upload)],
+        artifact_id=upload.artifact_id,
+    )
