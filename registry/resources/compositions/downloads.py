@@ -1,0 +1,77 @@
+"""Serving a composed file: computed once however many ask (one request leads and streams it as it is
+computed, the others wait for its cached copy), and read from the cache, Range included, by everyone after."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+from collections.abc import Callable, Iterator
+
+from fastapi import Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from registry.models import Composition
+from registry.resources.compositions import service
+from registry.resources.compositions.single_flight import COMPUTATIONS, Flight
+from registry.runtime import Runtime
+from registry.storage.downloads import stored_file_response, streamed
+
+
+async def composition_file_response(
+    runtime: Runtime,
+    session: Session,
+    composition: Composition,
+    headers: dict[str, str],
+    *,
+    range_header: str | None,
+    if_range: str | None,
+) -> Response:
+    """The composition's output (a one-file base): the base itself or the cached copy once there is one."""
+    return await computed_once_response(
+        runtime,
+        session,
+        composition,
+        size=composition.size,
+        headers=headers,
+        flight_key=service.computation_key(runtime, composition.id),
+        stored_key=lambda: service.stored_output_key(runtime, composition),
+        cached_key=lambda: service.cached_output_key(session, runtime, composition),
+        compute=lambda flight: service.iter_and_cache(runtime, composition, flight),
+        range_header=range_header,
+        if_range=if_range,
+    )
+
+
+async def computed_once_response(
+    runtime: Runtime,
+    session: Session,
+    composition: Composition,
+    *,
+    size: int,
+    headers: dict[str, str],
+    flight_key: str,
+    stored_key: Callable[[], str | None],
+    cached_key: Callable[[], str | None],
+    compute: Callable[[Flight], Iterator[bytes]],
+    range_header: str | None,
+    if_range: str | None,
+) -> Response:
+    """``stored_key``: where the bytes already are (None: not computed yet); ``cached_key``: the same after
+    another request may have computed them; ``compute(flight)``: the bytes, cached as they go, landing
+    ``flight`` once cached. A Range request that finds nothing cached waits for the whole file, then reads
+    its range from the cache."""
+    key = await run_in_threadpool(stored_key)
+    while key is None:
+        flight, leads = COMPUTATIONS.join(flight_key)
+        if not leads:
+            await flight.wait()
+        else:
+            body = compute(flight)
+            first = await run_in_threadpool(next, body)  # started, so it lands the flight even if never read on
+            if range_header is None:
+                return streamed(itertools.chain([first], body), size, headers)
+            await run_in_threadpool(collections.deque, body, 0)
+        key = await run_in_threadpool(cached_key)
+    await run_in_threadpool(service.record_read, session, composition)
+    return stored_file_response(runtime.store, key, size, headers, range_header=range_header, if_range=if_range)
