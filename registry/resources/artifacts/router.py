@@ -26,7 +26,6 @@ from registry.models import Role
 from registry.models.artifact import ArtifactKind
 from registry.pagination import PageSize
 from registry.resources.artifacts import service
-from registry.resources.artifacts.content import check_content
 from registry.resources.artifacts.files import require_one_file
 from registry.resources.artifacts.schemas import (
     AliasOut,
@@ -36,10 +35,9 @@ from registry.resources.artifacts.schemas import (
     MetadataPatch,
     TensorIndexOut,
 )
+from registry.resources.artifacts.upload import receive_artifact
 from registry.storage.downloads import file_headers, not_modified, stored_file_response
-from registry.storage.ingest import Ingest
 from registry.storage.keys import blob_key
-from registry.storage.streaming import ingest_request_body
 
 router = APIRouter(prefix="/v1", tags=["artifacts"])
 AUTH_ERRORS = (Unauthorized, Forbidden)
@@ -94,26 +92,10 @@ async def upload_artifact(
     ns, model = await run_in_threadpool(find_model, session, namespace, name)
     principal.require(Role.write, ns, hidden_as=f"model {namespace}/{name}")
     parents = await run_in_threadpool(artifacts.check_parents, session, parent or [], principal)
-    # End the reading transaction before the bytes arrive: a slow upload then holds no pooled connection
-    # and no lock (SQLite's write lock, a token row's lock), and registering starts a fresh transaction.
-    await run_in_threadpool(session.commit)
-    ingest = await run_in_threadpool(
-        Ingest,
-        runtime.store,
-        runtime.header_limits,
-        expected_sha256=sha256,
-        max_bytes=runtime.settings.max_upload_bytes,
+    artifact = await receive_artifact(
+        request, runtime, session, principal, model, kind=kind, meta=meta, parents=parents, sha256=sha256
     )
-    stored = await ingest_request_body(request, ingest)
-
-    def register() -> ArtifactOut:
-        check_content(kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size))
-        artifact = artifacts.register_artifact(
-            session, model, stored, kind=kind, meta=meta, parents=parents, created_by=principal.token_name
-        )
-        return service.artifact_out(session, ns, model, artifact)
-
-    return await run_in_threadpool(register)
+    return await run_in_threadpool(service.artifact_out, session, ns, model, artifact)
 
 
 @router.get(
