@@ -6,9 +6,7 @@ combined tensor index; each touched shard is composed by the same engine as a on
 
 from __future__ import annotations
 
-import collections
 import hashlib
-import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,11 +22,12 @@ from registry.errors import Conflict
 from registry.models import Artifact, ArtifactFile, Composition
 from registry.models.artifact_file import SAFETENSORS
 from registry.resources.artifacts import files
-from registry.resources.compositions.service import computation_key, load_signature, record_read
+from registry.resources.compositions.downloads import computed_once_response
+from registry.resources.compositions.service import computation_key, load_signature
 from registry.resources.compositions.single_flight import COMPUTATIONS, Flight
 from registry.runtime import Runtime
 from registry.storage.background_sink import BackgroundSink
-from registry.storage.downloads import file_headers, not_modified, stored_file_response, streamed
+from registry.storage.downloads import file_headers, not_modified
 from registry.storage.keys import composition_output_key
 from registry.storage.readers import BlobRangeReader, read_stored_header
 
@@ -154,15 +153,20 @@ async def folder_file_response(
     if not touched:
         return files.file_response(runtime.store, shard, headers, range_header=range_header, if_range=if_range)
     key = shard_output_key(composition.id, path)
-    while not await run_in_threadpool(runtime.store.exists, key):
-        flight, leads = COMPUTATIONS.join(computation_key(runtime, f"{composition.id}/{path}"))
-        if not leads:
-            await flight.wait()
-            continue
-        body = iter_and_cache_shard(runtime, composition, shard, flight)
-        first = await run_in_threadpool(next, body)  # started: it lands the flight even if never read on
-        if range_header is None:
-            return streamed(itertools.chain([first], body), shard.size, headers)
-        await run_in_threadpool(collections.deque, body, 0)  # computed whole, then the range from the cache
-    await run_in_threadpool(record_read, session, composition)
-    return stored_file_response(runtime.store, key, shard.size, headers, range_header=range_header, if_range=if_range)
+
+    def cached() -> str | None:
+        return key if runtime.store.exists(key) else None
+
+    return await computed_once_response(
+        runtime,
+        session,
+        composition,
+        size=shard.size,
+        headers=headers,
+        flight_key=computation_key(runtime, f"{composition.id}/{path}"),
+        stored_key=cached,
+        cached_key=cached,
+        compute=lambda flight: iter_and_cache_shard(runtime, composition, shard, flight),
+        range_header=range_header,
+        if_range=if_range,
+    )
