@@ -16,6 +16,7 @@ from registry.db.upsert import upsert
 from registry.errors import Invalid, NotFound
 from registry.models import Alias, Artifact, ArtifactParent, Job, Model, Namespace
 from registry.models.artifact import ArtifactKind
+from registry.models.artifact_file import one_file_row
 from registry.storage.ingest import StoredBlob
 
 LATEST = "latest"
@@ -84,6 +85,7 @@ def register_artifact(
     )
     session.add(artifact)
     session.flush()
+    session.add(one_file_row(artifact))
     for position, parent in enumerate(parents):
         session.add(ArtifactParent(artifact_id=artifact.id, parent_id=parent.id, position=position))
     point_alias(session, model, LATEST, artifact)
