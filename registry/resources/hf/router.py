@@ -93,7 +93,6 @@ async def resolve_file(
     return await file_response(
         runtime,
         session,
-        principal,
         snapshot,
         file,
         headers,

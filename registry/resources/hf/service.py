@@ -6,8 +6,9 @@ import hashlib
 from typing import Any
 
 from registry.blobs import BlobStore
+from registry.resources.artifacts.files import download_name
 from registry.resources.hf.cards import CARD_FILE, MAX_CARD_BYTES, card_data
-from registry.resources.hf.errors import EntryNotFound, header_text
+from registry.resources.hf.errors import EntryNotFound
 from registry.resources.hf.files import RepoFile
 from registry.resources.hf.schemas import ModelInfo, SafetensorsInfo, Sibling, SiblingLfs, TreeEntry, TreeLfs
 from registry.resources.hf.snapshots import Snapshot
@@ -125,7 +126,6 @@ def _folder_oid(path: str, files: list[RepoFile]) -> str:
 def file_headers(snapshot: Snapshot, file: RepoFile, *, pinned: bool) -> dict[str, str]:
     """The headers of a resolve answer: what hf_hub_download reads (commit, etag, size) and how to cache it;
     ``pinned``: the revision was the sha, so the answer never changes."""
-    filename = header_text(file.path.rsplit("/", 1)[-1]).replace('"', "_")
     return {
         "ETag": file.quoted_etag,
         "X-Linked-Etag": file.quoted_etag,
@@ -133,7 +133,7 @@ def file_headers(snapshot: Snapshot, file: RepoFile, *, pinned: bool) -> dict[st
         "X-Repo-Commit": snapshot.sha,
         "Accept-Ranges": "bytes",
         "Cache-Control": IMMUTABLE if pinned else REVALIDATE,
-        "Content-Disposition": f'attachment; filename="{filename}";',
+        "Content-Disposition": f'attachment; filename="{download_name(file.path)}";',
     }
 
 
