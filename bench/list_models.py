@@ -1,5 +1,6 @@
 """A page of models on Postgres with many models: p50/p95 of GET /v1/models?page_size=50 against GET of one
-model (the baseline: the same server, auth and round trip, one row), and the statements a page costs.
+model (the baseline: the same server, auth and round trip, one row), and the SQL statements a page of 1 and
+a page of N cost (counted in-process against the same database).
 
 Seeds a fresh Postgres database with N models x V versions (bench/ui_pages.py's seeding: artifacts with a
 ResNet-20-like tensor index, parent chains, ``latest`` aliases), starts ``patchhub-server serve`` as its own
@@ -19,19 +20,22 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ui_pages import ADMIN_URL, REPO, p95, seed, timed, wait_until_ready
 
+from registry.app import create_app
 from registry.auth.tokens import create_token
 from registry.db import migrate
 from registry.db.session import transaction
 from registry.models import Role
-from registry.runtime import build_runtime
+from registry.runtime import Runtime, build_runtime
 from registry.settings import Settings
 from tests.fixtures.services import free_port
 
@@ -55,6 +59,7 @@ def main() -> None:
         runtime = build_runtime(Settings(data_dir=Path(data_dir), database_url=url))
         with transaction(runtime.session_factory) as session:
             _row, token = create_token(session, "bench", Role.admin, None)
+        statements = {size: statements_per_page(runtime, token, size) for size in (1, args.page_size)}
         runtime.close()
         port = free_port()
         env = {
@@ -83,6 +88,7 @@ def main() -> None:
             f"page of {rows:3} models: p50 {statistics.median(page_ms):6.1f} ms, p95 {p95(page_ms):6.1f} ms "
             f"(aim p95 < 30 ms), server CPU {page_cpu:.1f} ms/request"
         )
+        print(f"statements per page (in-process count): {statements}")
         print(
             f"one model (baseline): p50 {statistics.median(one_ms):6.1f} ms, p95 {p95(one_ms):6.1f} ms, "
             f"server CPU {one_cpu:.1f} ms/request; page / one model p95 = {p95(page_ms) / p95(one_ms):.2f}"
@@ -92,6 +98,25 @@ def main() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def statements_per_page(runtime: Runtime, token: str, page_size: int) -> int:
+    """SQL statements one ``GET /v1/models?page_size=N`` issues (the app in this process, same database)."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    with TestClient(create_app(runtime=runtime)) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        client.get("/v1/models", params={"page_size": page_size}, headers=headers).raise_for_status()
+        event.listen(runtime.engine, "before_cursor_execute", record)
+        try:
+            items = client.get("/v1/models", params={"page_size": page_size}, headers=headers).json()["items"]
+        finally:
+            event.remove(runtime.engine, "before_cursor_execute", record)
+    assert len(items) == page_size
+    return len(statements)
 
 
 if __name__ == "__main__":
