@@ -11,11 +11,9 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
-from registry.jobs.broker import make_celery
-from registry.jobs.presence import WorkerPresence, start_announcing, supports_presence
-from registry.settings import get_settings
+from registry.contract.platform import WorkerPresence, get_settings, make_celery, start_announcing, supports_presence
+from registry.contract.sweeper import start_sweeper
 from workers.jobs.runtime import worker_runtime
-from workers.jobs.sweeper import start_sweeper
 
 app: Celery = make_celery(get_settings())
 _sweeper_stop = threading.Event()

@@ -87,6 +87,17 @@ def report_progress(session: Session, claim: Claim, fraction: float, message: st
     return bool(result.rowcount == 1), bool(cancel)  # type: ignore[attr-defined]
 
 
+def poll_claim(session: Session, claim: Claim) -> tuple[bool, bool]:
+    """(still owned, cancel requested), writing nothing."""
+    row = session.execute(
+        select(Job.claim_token, Job.status, Job.cancel_requested).where(Job.id == claim.job_id)
+    ).first()
+    if row is None:
+        return False, False
+    token, status, cancel = row
+    return token == claim.token and status is JobStatus.running, bool(cancel)
+
+
 def append_log(session: Session, claim: Claim, line: str) -> None:
     session.add(JobLog(job_id=claim.job_id, attempt=claim.attempt, line=line[:10_000]))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from registry.contract.kinds import JOB_KINDS
 from registry.errors import Invalid
-from registry.jobs.kinds import JOB_KINDS
 from registry.jobs.service import validate_params
 from registry.ui.job_forms import form_fields, problems_by_field, read_params
 

@@ -3,7 +3,7 @@
 Importing this package registers every handler.
 """
 
+from registry.contract.handlers import HANDLERS
 from workers.jobs import datasets, emov2, evaluate, lapp, rws, train, uva  # noqa: F401
-from workers.jobs.handlers import HANDLERS, handles
 
-__all__ = ["HANDLERS", "handles"]
+__all__ = ["HANDLERS"]

@@ -7,55 +7,59 @@ from typing import Any
 
 from torch import nn
 
+from registry.contract.context import JobContext
+from registry.contract.handlers import JobOutcome, handles
+from registry.contract.kinds.training import EvaluateParams
 from workers.data import ImageDataset
-from workers.jobs.context import JobContext
-from workers.jobs.handlers import JobOutcome, handles
 from workers.jobs.io import load_dataset_param, model_from_artifact, torch_device
 from workers.rws.corruptions import corrupt_dataset
 from workers.training import evaluate_classifier
 
 
-@handles("evaluate")
-def run_evaluate(context: JobContext) -> JobOutcome:
-    p = context.params
-    artifact = context.read_artifact(p["artifact"])
+@handles(EvaluateParams)
+def run_evaluate(context: JobContext, params: EvaluateParams) -> JobOutcome:
+    artifact = context.read_artifact(params.artifact)
     model, arch, _config = model_from_artifact(artifact)
-    data = load_dataset_param(context, p["dataset"], p["split"])
+    data = load_dataset_param(context, params, params.dataset, params.split)
     context.progress(0.05, f"evaluating {arch} on {len(data)} images")
-    device = torch_device(p["device"])
-    metrics = evaluate_classifier(model, data, batch_size=p["batch_size"], device=device)
+    device = torch_device(params.device)
+    metrics = evaluate_classifier(model, data, batch_size=params.batch_size, device=device)
     context.log(f"metrics: {metrics}")
-    evaluation: dict[str, Any] = {"job": context.job_id, "dataset": p["dataset"], "split": p["split"], **metrics}
+    evaluation: dict[str, Any] = {"job": context.job_id, "dataset": params.dataset, "split": params.split, **metrics}
     result: dict[str, Any] = {"metrics": metrics, "artifact": artifact.id}
     patch: dict[str, Any] = {}
-    if p["corruptions"]:
-        report = robustness_report(context, model, data, p["corruptions"], p["severities"], p["corruption_seed"])
+    if params.corruptions:
+        report = robustness_report(context, model, data, params, device)
         result["robustness"] = report
         evaluation["corrupted_top1_mean"] = report["mean_top1"]
-        patch["robustness"] = {"job": context.job_id, "dataset": p["dataset"], "clean_top1": metrics["top1"], **report}
-    patch["evaluations"] = [*artifact.meta.get("evaluations", []), evaluation]
-    return JobOutcome(result=result, message=f"top1 {metrics['top1']:.4f}", artifact_metadata={artifact.id: patch})
+        patch["robustness"] = {
+            "job": context.job_id,
+            "dataset": params.dataset,
+            "clean_top1": metrics["top1"],
+            **report,
+        }
+    return JobOutcome(
+        result=result,
+        message=f"top1 {metrics['top1']:.4f}",
+        artifact_metadata={artifact.id: patch} if patch else {},
+        evaluations=[(artifact.id, "evaluations", evaluation)],
+    )
 
 
 def robustness_report(
-    context: JobContext,
-    model: nn.Module,
-    data: ImageDataset,
-    corruptions: list[str],
-    severities: list[int],
-    seed: int,
+    context: JobContext, model: nn.Module, data: ImageDataset, params: EvaluateParams, device: str
 ) -> dict[str, Any]:
     """{"top1": {corruption: {severity: accuracy}}, "mean_top1": mean over every cell}."""
     table: dict[str, dict[str, float]] = {}
-    cells = len(corruptions) * len(severities)
+    cells = len(params.corruptions) * len(params.severities)
     done = 0
-    for corruption in corruptions:
+    for corruption in params.corruptions:
         table[corruption] = {}
-        for severity in severities:
-            corrupted = corrupt_dataset(data, corruption, severity, seed)
-            top1 = evaluate_classifier(model, corrupted, device=torch_device(context.params["device"]))["top1"]
+        for severity in params.severities:
+            corrupted = corrupt_dataset(data, corruption, severity, params.corruption_seed)
+            top1 = evaluate_classifier(model, corrupted, device=device)["top1"]
             table[corruption][str(severity)] = top1
             done += 1
             context.progress(0.05 + 0.95 * done / cells, f"{corruption}@{severity}: top1 {top1:.4f}")
     values = [v for row in table.values() for v in row.values()]
-    return {"top1": table, "mean_top1": sum(values) / len(values), "severities": severities}
+    return {"top1": table, "mean_top1": sum(values) / len(values), "severities": params.severities}

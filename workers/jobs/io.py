@@ -10,9 +10,10 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from torch import nn
 
-from registry.jobs.kinds.base import is_builtin_dataset
+from registry.contract.context import InputArtifact, JobContext
+from registry.contract.kinds.base import is_builtin_dataset
+from registry.contract.kinds.training import DatasetChoice
 from workers.data import ImageDataset, dataset_from_bytes, load_digits_dataset, load_fashion_mnist_dataset
-from workers.jobs.context import InputArtifact, JobContext
 from workers.models import config_to_json, create_model, model_config
 
 ARCH_KEY = "patchhub.arch"
@@ -23,17 +24,10 @@ ARCH_CONFIG_KEY = "patchhub.arch_config"
 _MIRROR_SYMMETRIC_BUILTINS = frozenset({"builtin:fashion-mnist"})
 
 
-def load_dataset_param(context: JobContext, value: str, split: str) -> ImageDataset:
+def load_dataset_param(context: JobContext, params: DatasetChoice, value: str, split: str) -> ImageDataset:
     """A built-in dataset (with the job's image_size/channels/split_seed) or a dataset artifact id."""
-    params = context.params
     if is_builtin_dataset(value):
-        return load_builtin_dataset(
-            value,
-            int(params.get("image_size", 32)),
-            int(params.get("channels", 3)),
-            split,
-            int(params.get("split_seed", 0)),
-        )
+        return load_builtin_dataset(value, params.image_size, params.channels, split, params.split_seed)
     return dataset_from_bytes(context.read_artifact(value).data)
 
 

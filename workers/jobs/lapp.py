@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from registry.jobs.kinds.base import is_builtin_dataset
-from registry.models.artifact import ArtifactKind
-from workers.jobs.context import JobCancelled, JobContext
-from workers.jobs.handlers import JobOutcome, handles
-from workers.jobs.io import checkpoint_bytes, load_dataset_param, torch_device
-from workers.lapp import LappSettings, PruningStopped, prune
+from registry.contract.context import ArtifactKind, JobCancelled, JobContext
+from registry.contract.handlers import JobOutcome, handles
+from registry.contract.kinds.base import is_builtin_dataset
+from registry.contract.kinds.pruning import LappPruneParams
+from workers.jobs.configs import lapp_settings
+from workers.jobs.io import checkpoint_bytes, load_dataset_param
+from workers.lapp import PruningStopped, prune
 from workers.models import model_config
-from workers.training.evaluate import resolve_device
 
 
-@handles("lapp_prune")
-def run_lapp_prune(context: JobContext) -> JobOutcome:
-    p = context.params
-    train_data = load_dataset_param(context, p["dataset"], "train")
-    val_data = load_dataset_param(context, p["dataset"], "test") if is_builtin_dataset(p["dataset"]) else train_data
-    settings = LappSettings(
-        bypass=p["bypass"],
-        lr=p["lr"],
-        batch_size=p["batch_size"],
-        device=str(resolve_device(torch_device(p["device"]))),
+@handles(LappPruneParams)
+def run_lapp_prune(context: JobContext, params: LappPruneParams) -> JobOutcome:
+    train_data = load_dataset_param(context, params, params.dataset, "train")
+    val_data = (
+        load_dataset_param(context, params, params.dataset, "test")
+        if is_builtin_dataset(params.dataset)
+        else train_data
     )
-    context.log(f"LAPP {p['arch']} to {p['target_flops_ratio']:.3f} of dense FLOPs, {p['epochs']} epochs")
+    settings = lapp_settings(params)
+    context.log(f"LAPP {params.arch} to {params.target_flops_ratio:.3f} of dense FLOPs, {params.epochs} epochs")
 
     def progress(fraction: float, metrics: dict[str, object]) -> None:
         context.progress(
@@ -32,13 +30,13 @@ def run_lapp_prune(context: JobContext) -> JobOutcome:
 
     try:
         result = prune(
-            p["arch"],
+            params.arch,
             train_data,
             val_data,
-            p["target_flops_ratio"],
-            p["epochs"],
-            p["pruning_epochs"],
-            p["seed"],
+            params.target_flops_ratio,
+            params.epochs,
+            params.pruning_epochs,
+            params.seed,
             settings=settings,
             progress=progress,
             should_stop=context.should_stop,
@@ -58,8 +56,8 @@ def run_lapp_prune(context: JobContext) -> JobOutcome:
         "flops_ratio": result.flops_ratio,
         "learned_flops_ratio": result.learned_flops_ratio,
         "calibration_dropped": result.calibration_dropped,
-        "bypass": p["bypass"],
-        "target_flops_ratio": p["target_flops_ratio"],
+        "bypass": params.bypass,
+        "target_flops_ratio": params.target_flops_ratio,
         "accuracy": result.accuracy,
         "per_layer_kept": kept,
         "image_size": list(train_data.image_size),
@@ -67,11 +65,11 @@ def run_lapp_prune(context: JobContext) -> JobOutcome:
     config = model_config(result.arch, **result.arch_config)
     context.add_output(
         "pruned",
-        p["output_model"],
+        params.output_model,
         ArtifactKind.pruned,
         checkpoint_bytes(result.model, result.arch, config),
         metadata=summary,
-        parents=[] if is_builtin_dataset(p["dataset"]) else [p["dataset"]],
+        parents=[] if is_builtin_dataset(params.dataset) else [params.dataset],
     )
     return JobOutcome(
         result=summary, message=f"pruned to {result.flops_ratio:.3f} of FLOPs, top1 {result.accuracy:.4f}"

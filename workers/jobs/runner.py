@@ -3,142 +3,53 @@
 from __future__ import annotations
 
 import logging
-import math
-import time
 import traceback
-from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import select
-
-from registry.db.base import utcnow
-from registry.db.outage import database_unavailable
-from registry.db.session import transaction
-from registry.domain.artifacts import check_parents, get_artifact, merge_metadata, register_artifact
-from registry.domain.models import find_model
-from registry.jobs.broker import enqueue
-from registry.jobs.lifecycle import Claim, claim_job, finish, lock_if_owned, release_after_outage
-from registry.models import Artifact, JobStatus
-from registry.runtime import Runtime
-from workers.jobs.context import JobCancelled, JobContext, LeaseKeeper, LeaseLost
-from workers.jobs.handlers import HANDLERS, JobOutcome
+from registry.contract.context import JobCancelled, JobContext, LeaseKeeper, LeaseLost
+from registry.contract.handlers import run_handler
+from registry.contract.platform import Runtime
+from registry.contract.running import (
+    JobStatus,
+    claim,
+    database_unavailable,
+    finish_job,
+    give_back_after_outage,
+    succeed,
+)
 from workers.jobs.runtime import worker_name
 
 log = logging.getLogger("patchhub.worker")
-OUTAGE_WAIT_SECONDS = 3600  # how long a worker waits for the database to give a job back after an outage
 
 
 def execute_job(runtime: Runtime, job_id: str, worker: str | None = None) -> JobStatus | None:
     """Run ``job_id`` if it is claimable; returns its final status, or None if another worker has it."""
     import workers.jobs  # noqa: F401  (registers the handlers)
 
-    lease = timedelta(seconds=runtime.settings.job_lease_seconds)
-    with transaction(runtime.session_factory) as session:
-        claim = claim_job(session, job_id, worker or worker_name(), lease)
-    if claim is None:
+    context = claim(runtime, job_id, worker or worker_name())
+    if context is None:
         log.info("job %s is not claimable (running elsewhere, finished or cancelled); skipping", job_id)
         return None
-    context = JobContext(runtime=runtime, claim=claim, lease=lease)
     with LeaseKeeper(context):
         try:
-            handler = HANDLERS[claim.kind]
-            context.log(f"attempt {claim.attempt} of {claim.kind} on {worker or worker_name()}")
-            outcome = handler(context)
+            context.log(f"attempt {context.claim.attempt} of {context.claim.kind} on {worker or worker_name()}")
+            outcome = run_handler(context)
             context.raise_if_stopping()
         except LeaseLost:
             log.warning("job %s: lease lost to another worker; its outputs are not registered here", job_id)
             return None
         except JobCancelled:
-            return _finish(runtime, claim, JobStatus.cancelled, message="cancelled while running")
+            return finish_job(runtime, context.claim, JobStatus.cancelled, message="cancelled while running")
         except Exception as exc:
-            if database_unavailable(exc):
-                return _release_after_outage(runtime, claim)
-            context.log(traceback.format_exc())
-            return _finish(runtime, claim, JobStatus.failed, message="failed", error=f"{type(exc).__name__}: {exc}")
+            return _failed(runtime, context, exc)
         try:
-            return _succeed(runtime, context, outcome)
-        except Exception as exc:
-            if database_unavailable(exc):
-                return _release_after_outage(runtime, claim)
-            raise
+            return succeed(runtime, context, outcome)
+        except Exception as exc:  # e.g. metadata over the cap: the job fails now, with that message
+            return _failed(runtime, context, exc)
 
 
-def _release_after_outage(runtime: Runtime, claim: Claim) -> JobStatus | None:
-    """The database went away under the job: wait for it, then put the job back in the queue without
-    counting this attempt (the attempt limit is for jobs that kill their workers, not for outages)."""
-    log.warning("job %s: the database became unavailable; re-queueing it once the database is back", claim.job_id)
-    deadline = time.monotonic() + OUTAGE_WAIT_SECONDS
-    delay = 0.2
-    while True:
-        try:
-            with transaction(runtime.session_factory) as session:
-                queue = release_after_outage(session, claim, utcnow())
-            break
-        except Exception as exc:
-            if not database_unavailable(exc) or time.monotonic() > deadline:
-                raise  # the lease runs out and a sweeper re-queues the job
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-    if queue is None:
-        return None  # another worker has it now
-    try:
-        enqueue(runtime.settings, claim.job_id, queue)
-    except Exception as exc:  # the sweeper resends jobs whose message may be lost
-        log.warning("job %s: could not enqueue it again now (%s)", claim.job_id, type(exc).__name__)
-    return JobStatus.queued
-
-
-def _finish(
-    runtime: Runtime, claim: Claim, status: JobStatus, *, message: str, error: str | None = None
-) -> JobStatus | None:
-    with transaction(runtime.session_factory) as session:
-        job = lock_if_owned(session, claim)
-        if job is None:
-            return None
-        finish(session, job, status, message=message, error=error)
-        return status
-
-
-def json_safe(value: Any) -> Any:
-    """JSON the database accepts: NaN and infinities (e.g. "mean steps to success" of no success) become null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def _succeed(runtime: Runtime, context: JobContext, outcome: JobOutcome) -> JobStatus | None:
-    """Register every output and mark the job succeeded in one transaction, or do neither."""
-    with transaction(runtime.session_factory) as session:
-        job = lock_if_owned(session, context.claim)
-        if job is None:
-            return None
-        if job.cancel_requested:
-            finish(session, job, JobStatus.cancelled, message="cancelled before its outputs were registered")
-            return JobStatus.cancelled
-        for output in context.outputs:
-            already = session.scalar(
-                select(Artifact.id).where(Artifact.job_id == job.id, Artifact.job_output == output.name)
-            )
-            if already is not None:
-                continue
-            namespace_name, _, model_name = output.model.partition("/")
-            _namespace, model = find_model(session, namespace_name, model_name, for_update=True)
-            register_artifact(
-                session,
-                model,
-                output.blob,
-                kind=output.kind,
-                meta=json_safe(output.metadata),
-                parents=check_parents(session, output.parents),
-                job_id=job.id,
-                job_output=output.name,
-            )
-        for artifact_id, patch in outcome.artifact_metadata.items():
-            _ns, _model, artifact = get_artifact(session, artifact_id)
-            merge_metadata(session, artifact, json_safe(patch))
-        finish(session, job, JobStatus.succeeded, message=outcome.message, result=json_safe(outcome.result))
-        return JobStatus.succeeded
+def _failed(runtime: Runtime, context: JobContext, exc: Exception) -> JobStatus | None:
+    """Fail the job with ``exc``'s message, or give it back if the database went away (that is not the job's fault)."""
+    if database_unavailable(exc):
+        return give_back_after_outage(runtime, context.claim)
+    context.log(traceback.format_exc())
+    return finish_job(runtime, context.claim, JobStatus.failed, message="failed", error=f"{type(exc).__name__}: {exc}")

@@ -6,8 +6,7 @@ import os
 import socket
 from functools import lru_cache
 
-from registry.runtime import Runtime, build_runtime
-from registry.settings import get_settings
+from registry.contract.platform import Runtime, build_runtime, get_settings
 
 
 @lru_cache(maxsize=1)

@@ -7,38 +7,37 @@ import dataclasses
 import torch
 from safetensors.torch import load as load_tensors
 
-from registry.jobs.kinds.base import is_builtin_dataset
-from registry.models.artifact import ArtifactKind
+from registry.contract.context import ArtifactKind, InputArtifact, JobContext
+from registry.contract.handlers import JobOutcome, handles
+from registry.contract.kinds.base import is_builtin_dataset
+from registry.contract.kinds.rws import CorruptDatasetParams, ExtractRwsParams
 from workers.data import dataset_to_bytes
-from workers.jobs.context import InputArtifact, JobContext
-from workers.jobs.handlers import JobOutcome, handles
 from workers.jobs.io import load_dataset_param, model_from_artifact
 from workers.rws.corruptions import corrupt_dataset
 from workers.rws.extract import extract_signature
 
 
-@handles("corrupt_dataset")
-def run_corrupt_dataset(context: JobContext) -> JobOutcome:
-    p = context.params
-    source = load_dataset_param(context, p["dataset"], p["split"])
-    context.progress(0.1, f"applying {p['corruption']} at severity {p['severity']} to {len(source)} images")
-    corrupted = corrupt_dataset(source, p["corruption"], p["severity"], p["seed"])
+@handles(CorruptDatasetParams)
+def run_corrupt_dataset(context: JobContext, params: CorruptDatasetParams) -> JobOutcome:
+    source = load_dataset_param(context, params, params.dataset, params.split)
+    context.progress(0.1, f"applying {params.corruption} at severity {params.severity} to {len(source)} images")
+    corrupted = corrupt_dataset(source, params.corruption, params.severity, params.seed)
     meta = {
-        "corruption": p["corruption"],
-        "severity": p["severity"],
-        "seed": p["seed"],
-        "source": p["dataset"],
+        "corruption": params.corruption,
+        "severity": params.severity,
+        "seed": params.seed,
+        "source": params.dataset,
         "images": len(corrupted),
     }
     context.add_output(
         "dataset",
-        p["output_model"],
+        params.output_model,
         ArtifactKind.dataset,
         dataset_to_bytes(corrupted),
         metadata=meta,
-        parents=[] if is_builtin_dataset(p["dataset"]) else [p["dataset"]],
+        parents=[] if is_builtin_dataset(params.dataset) else [params.dataset],
     )
-    return JobOutcome(result=meta, message=f"{p['corruption']}@{p['severity']}: {len(corrupted)} images")
+    return JobOutcome(result=meta, message=f"{params.corruption}@{params.severity}: {len(corrupted)} images")
 
 
 def in_architecture_order(artifact: InputArtifact) -> tuple[dict[str, torch.Tensor], str]:
@@ -53,25 +52,24 @@ def in_architecture_order(artifact: InputArtifact) -> tuple[dict[str, torch.Tens
     return {name: tensors[name] for name in model.state_dict()}, arch
 
 
-@handles("extract_rws")
-def run_extract_rws(context: JobContext) -> JobOutcome:
-    p = context.params
-    clean, arch = in_architecture_order(context.read_artifact(p["clean"]))
-    robust = load_tensors(context.read_artifact(p["robust"]).data)
-    reference = load_tensors(context.read_artifact(p["reference"]).data) if p.get("reference") else None
-    provenance = {"arch": arch, "corruption": p["corruption"]}
-    if p.get("severity") is not None:
-        provenance["severity"] = str(p["severity"])
-    context.progress(0.2, f"extracting {p['layers']} at {p['bits']} bits ({p['scheme']})")
+@handles(ExtractRwsParams)
+def run_extract_rws(context: JobContext, params: ExtractRwsParams) -> JobOutcome:
+    clean, arch = in_architecture_order(context.read_artifact(params.clean))
+    robust = load_tensors(context.read_artifact(params.robust).data)
+    reference = load_tensors(context.read_artifact(params.reference).data) if params.reference else None
+    provenance = {"arch": arch, "corruption": params.corruption}
+    if params.severity is not None:
+        provenance["severity"] = str(params.severity)
+    context.progress(0.2, f"extracting {params.layers} at {params.bits} bits ({params.scheme})")
     signature, report = extract_signature(
-        reference, clean, robust, layers=p["layers"], bits=p["bits"], scheme=p["scheme"], metadata=provenance
+        reference, clean, robust, layers=params.layers, bits=params.bits, scheme=params.scheme, metadata=provenance
     )
     summary = {
         "arch": arch,
-        "corruption": p["corruption"],
-        "severity": p.get("severity"),
-        "bits": p["bits"],
-        "scheme": p["scheme"],
+        "corruption": params.corruption,
+        "severity": params.severity,
+        "bits": params.bits,
+        "scheme": params.scheme,
         "layers": report.selected_layers,
         "reference_used": report.reference_used,
         "compression_ratio": report.compression_ratio,
@@ -82,8 +80,8 @@ def run_extract_rws(context: JobContext) -> JobOutcome:
         "layer_deltas": [dataclasses.asdict(row) for row in report.layers],
         "notes": report.notes,
     }
-    parents = [a for a in (p.get("reference"), p["clean"], p["robust"]) if a]
-    context.add_output("signature", p["output_model"], ArtifactKind.rws, signature.to_bytes(), summary, parents)
+    parents = [a for a in (params.reference, params.clean, params.robust) if a]
+    context.add_output("signature", params.output_model, ArtifactKind.rws, signature.to_bytes(), summary, parents)
     return JobOutcome(
         result=summary,
         message=f"{len(report.selected_layers)} layers, {report.compression_ratio:.1f}x smaller than the base",

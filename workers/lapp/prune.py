@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from registry.contract.kinds.pruning import LappPruneParams
 from workers.data.dataset import ImageDataset
 from workers.lapp.cost_model import ChannelCostModel
 from workers.lapp.extract import calibrate_keep, extract_pruned, freeze_masks
@@ -46,16 +47,20 @@ class PruningStopped(Exception):
     """Raised when ``should_stop`` asked the run to end early."""
 
 
+# The defaults of an ``lapp_prune`` job, which a user sees at submission (registry/contract/kinds/pruning.py).
+_PRUNE_JOB = LappPruneParams.model_construct()
+
+
 @dataclass(frozen=True)
 class LappSettings:
-    bypass: str = "depthwise"  # one of BYPASS_KINDS (workers/lapp/prunable.py): ungated, folded ablation, none
+    bypass: str = _PRUNE_JOB.bypass  # one of BYPASS_KINDS (workers/lapp/prunable.py): ungated, folded ablation, none
     temperature: float = 0.5  # sigmoid-surrogate temperature, in standard deviations of a layer's scores
     flops_weight: float = 5.0  # lambda of the squared FLOPs-ratio term
     ramp_fraction: float = 0.6  # share of the pruning epochs over which the target descends from 1
     threshold_lr: float = 0.05  # Adam step size of the thresholds; at least THRESHOLD_TRAVEL / ramp steps
-    lr: float = 0.05  # peak SGD learning rate of the weights (cosine over the whole run)
+    lr: float = _PRUNE_JOB.lr  # peak SGD learning rate of the weights (cosine over the whole run)
     weight_decay: float = 5e-4  # SGD weight decay of the weights (not of the thresholds)
-    batch_size: int = 64  # examples per step
+    batch_size: int = _PRUNE_JOB.batch_size  # examples per step
     device: str = "cpu"  # torch device of the run
 
 

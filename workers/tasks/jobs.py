@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry.jobs.broker import RUN_JOB_TASK
+from registry.contract.platform import RUN_JOB_TASK
 from workers.celery_app import app
 from workers.jobs.runner import execute_job
 from workers.jobs.runtime import worker_runtime

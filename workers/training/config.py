@@ -7,6 +7,11 @@ from typing import Any, Literal
 
 from torch import nn
 
+from registry.contract.kinds.training import TrainParams
+
+# The defaults of a ``train`` job, which a user sees at submission (registry/contract/kinds/training.py).
+_TRAIN_JOB = TrainParams.model_construct()
+
 Optimizer = Literal["sgd", "adamw"]
 Schedule = Literal["cosine", "step"]
 Augmentation = Literal["none", "flip_crop", "randaugment"]
@@ -15,29 +20,32 @@ Device = Literal["cpu", "cuda", "auto"]
 
 @dataclass
 class TrainConfig:
-    epochs: int = 10  # passes over the training set
-    batch_size: int = 64  # examples per optimisation step
-    optimizer: Optimizer = "adamw"  # "sgd" (momentum, optional Nesterov) or "adamw"
-    lr: float = 1e-3  # peak learning rate, reached at the end of warm-up
-    weight_decay: float = 0.05  # decoupled for AdamW; never applied to biases, norms or LayerScale
-    momentum: float = 0.9  # SGD momentum
+    # The recipe's defaults are the ``train`` job's, defined once in its params model.
+    epochs: int = _TRAIN_JOB.epochs  # passes over the training set
+    batch_size: int = _TRAIN_JOB.batch_size  # examples per optimisation step
+    optimizer: Optimizer = _TRAIN_JOB.optimizer  # "sgd" (momentum, optional Nesterov) or "adamw"
+    lr: float = _TRAIN_JOB.lr  # peak learning rate, reached at the end of warm-up
+    weight_decay: float = _TRAIN_JOB.weight_decay  # decoupled for AdamW; never applied to biases, norms or LayerScale
+    momentum: float = _TRAIN_JOB.momentum  # SGD momentum
     nesterov: bool = True  # SGD Nesterov momentum
     betas: tuple[float, float] = (0.9, 0.999)  # AdamW betas
-    schedule: Schedule = "cosine"  # per-iteration cosine to min_lr, or step decay at milestones
+    schedule: Schedule = _TRAIN_JOB.schedule  # per-iteration cosine to min_lr, or step decay at milestones
     min_lr: float = 1e-6  # where the cosine schedule ends
     milestones: tuple[int, ...] = ()  # "step": epochs at which lr is multiplied by gamma
-    gamma: float = 0.1  # "step": decay factor
-    warmup_epochs: float = 0.0  # linear warm-up from warmup_lr to lr over this many epochs
+    gamma: float = _TRAIN_JOB.gamma  # "step": decay factor
+    warmup_epochs: float = _TRAIN_JOB.warmup_epochs  # linear warm-up from warmup_lr to lr over this many epochs
     warmup_lr: float = 1e-6  # learning rate at step 0 when warming up
-    label_smoothing: float = 0.0  # cross-entropy label smoothing
-    grad_clip: float | None = None  # max global gradient L2 norm; None = no clipping
-    ema_decay: float | None = None  # weight EMA decay (e.g. 0.9998); None = off. Warmed up as (1+t)/(10+t)
-    augmentation: Augmentation = "none"  # "flip_crop": pad-crop (+flip); "randaugment": pad-crop + ops
+    label_smoothing: float = _TRAIN_JOB.label_smoothing  # cross-entropy label smoothing
+    grad_clip: float | None = _TRAIN_JOB.grad_clip  # max global gradient L2 norm; None = no clipping
+    ema_decay: float | None = (
+        _TRAIN_JOB.ema_decay
+    )  # weight EMA decay (e.g. 0.9998), warmed up as (1+t)/(10+t); None = off
+    augmentation: Augmentation = _TRAIN_JOB.augmentation  # "flip_crop": pad-crop (+flip); "randaugment": pad-crop + ops
     flip: bool = True  # horizontal flips in "flip_crop"/"randaugment" (off for digits and text)
     crop_padding: float = 0.125  # pad-crop translation as a fraction of the image side
     randaugment_ops: int = 2  # RandAugment: ops applied per image
     randaugment_magnitude: float = 9.0  # RandAugment: magnitude on the 0..10 scale
-    seed: int = 0  # seeds shuffling, augmentation, dropout and drop path; same seed = same weights on CPU
+    seed: int = _TRAIN_JOB.seed  # seeds shuffling, augmentation, dropout and drop path; same seed = same weights on CPU
     device: Device = "auto"  # "auto" = cuda when available
     amp: bool = True  # bfloat16 autocast on cuda (ignored on cpu)
     num_threads: int | None = None  # torch intra-op CPU threads for this run; None = leave as is

@@ -32,8 +32,8 @@ def train_classifier(
 ) -> TrainResult:
     """Train ``model`` in place on ``train``; evaluate on ``val`` after every epoch when given.
 
-    ``progress`` is called every ``config.log_every`` steps and at each epoch end; ``should_stop``
-    is polled at the same points and a True answer raises ``TrainingCancelled``. The returned model
+    ``progress`` is called every ``config.log_every`` steps and at each epoch end; ``should_stop`` is
+    polled before every step and at each epoch end, and a True answer raises ``TrainingCancelled``. The returned model
     (EMA weights when ``ema_decay`` is set) is on the CPU in eval mode.
     """
     if len(train) == 0:
@@ -71,9 +71,12 @@ def _train(
     total_steps = config.epochs * steps_per_epoch
     use_amp = config.amp and device.type == "cuda"
 
-    def report(step: int, message: str) -> None:
+    def stop_if_asked(step: int) -> None:
         if should_stop is not None and should_stop():
             raise TrainingCancelled(f"cancelled after {step} of {total_steps} steps")
+
+    def report(step: int, message: str) -> None:
+        stop_if_asked(step)
         if progress is not None:
             progress(step / total_steps, message)
 
@@ -90,6 +93,7 @@ def _train(
             drop_last=drop_last,
         )
         for images, labels in batches:
+            stop_if_asked(step)
             lr = learning_rate(config, step, steps_per_epoch)
             for group in optimizer.param_groups:
                 group["lr"] = lr

@@ -7,7 +7,6 @@ from sqlalchemy import String, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from registry.db.base import utcnow
-from registry.domain.models import find_model  # noqa: F401  (until uploads/router.py imports it from the domain)
 from registry.errors import Invalid
 from registry.models import Alias, Artifact, Model, Namespace
 from registry.models.artifact import ArtifactKind

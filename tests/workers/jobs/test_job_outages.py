@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from registry.contract.context import JobContext
+from registry.contract.handlers import HANDLERS, JobOutcome
+from registry.contract.kinds import JOB_KINDS, JobKindSpec, JobParams
+from registry.contract.sweeper import start_sweeper
 from registry.db import migrate
 from registry.db.base import utcnow
 from registry.db.session import transaction
@@ -24,10 +28,7 @@ from registry.resources.namespaces.service import create_namespace
 from registry.runtime import Runtime, build_runtime
 from registry.settings import Settings
 from tests.fixtures.private_postgres import PostgresServer
-from workers.jobs.context import JobContext
-from workers.jobs.handlers import HANDLERS, JobOutcome
 from workers.jobs.runner import execute_job
-from workers.jobs.sweeper import start_sweeper
 
 OUTAGE_KIND = "test-outage"
 LEASE_SECONDS = 4
@@ -72,7 +73,7 @@ def test_a_database_outage_during_a_job_does_not_use_up_an_attempt(
 ) -> None:
     runs: list[int] = []
 
-    def handler(context: JobContext) -> JobOutcome:
+    def handler(context: JobContext, _params: JobParams) -> JobOutcome:
         runs.append(context.claim.attempt)
         if len(runs) == 1:
             private_postgres.stop()
@@ -82,6 +83,7 @@ def test_a_database_outage_during_a_job_does_not_use_up_an_attempt(
                 threading.Thread(target=private_postgres.start).start()
         return JobOutcome(result={"runs": len(runs)})
 
+    JOB_KINDS[OUTAGE_KIND] = JobKindSpec(OUTAGE_KIND, JobParams, "a test kind")
     HANDLERS[OUTAGE_KIND] = handler
     try:
         job_id = _new_job(outage_runtime)
@@ -91,7 +93,7 @@ def test_a_database_outage_during_a_job_does_not_use_up_an_attempt(
         assert "database was unavailable" in requeued.message
         assert execute_job(outage_runtime, job_id, worker="test") is JobStatus.succeeded
     finally:
-        del HANDLERS[OUTAGE_KIND]
+        del HANDLERS[OUTAGE_KIND], JOB_KINDS[OUTAGE_KIND]
     done = _job(outage_runtime, job_id)
     assert done.attempts == 1 and done.result == {"runs": 2}
     assert runs == [1, 1]

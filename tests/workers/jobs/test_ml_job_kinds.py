@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from registry.contract.kinds import JOB_KINDS
 from registry.errors import Invalid
-from registry.jobs.kinds import JOB_KINDS
 from registry.jobs.service import validate_params
 from tests.workers.jobs.inprocess import Runtime, run
 from workers.jobs import HANDLERS

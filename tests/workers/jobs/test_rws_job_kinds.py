@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from registry.contract.kinds.corruption_names import CORRUPTION_NAMES
 from registry.db.session import transaction
 from registry.domain.artifacts import register_artifact
 from registry.domain.models import create_model
-from registry.jobs.kinds.corruption_names import CORRUPTION_NAMES
 from registry.models import Artifact, ArtifactParent
 from registry.models.artifact import ArtifactKind
 from registry.resources.namespaces.service import get_namespace

@@ -20,14 +20,17 @@ _EXTRACT = """
 import json, sys
 from pathlib import Path
 from registry.models.artifact import ArtifactKind
-from workers.jobs.context import InputArtifact
+from registry.contract.context import InputArtifact
 from workers.jobs.rws import in_architecture_order
 from safetensors.torch import load
 from workers.rws.extract import extract_signature
 
 folder = Path(sys.argv[1])
 data = {name: (folder / f"{name}.safetensors").read_bytes() for name in ("reference", "clean", "robust")}
-artifact = InputArtifact("c", "lab/clean", "resnet20", {}, ArtifactKind.checkpoint, {}, {}, data["clean"])
+artifact = InputArtifact(
+    id="c", model="lab/clean", arch="resnet20", arch_config={}, kind=ArtifactKind.checkpoint, file_metadata={},
+    meta={}, sha256="", size=len(data["clean"]), data=data["clean"],
+)
 clean, arch = in_architecture_order(artifact)
 signature, report = extract_signature(load(data["reference"]), clean, load(data["robust"]), layers="first:7", bits=8)
 print(json.dumps({"sha256": signature.sha256(), "layers": report.selected_layers, "arch": arch}))

@@ -7,7 +7,16 @@ from workers.training import TrainConfig, TrainingCancelled, evaluate_classifier
 
 def test_training_on_digits_beats_chance_by_far(digits_8px, fresh_convnet) -> None:
     train, test = digits_8px
-    config = TrainConfig(epochs=6, batch_size=32, lr=1e-2, warmup_epochs=1, label_smoothing=0.1, device="cpu")
+    config = TrainConfig(
+        epochs=6,
+        batch_size=32,
+        optimizer="adamw",
+        lr=1e-2,
+        weight_decay=0.05,
+        warmup_epochs=1,
+        label_smoothing=0.1,
+        device="cpu",
+    )
     before = evaluate_classifier(fresh_convnet, test, device="cpu")["top1"]
     result = train_classifier(fresh_convnet, train, config, val=test)
     assert before < 0.3

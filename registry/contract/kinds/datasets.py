@@ -6,8 +6,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from registry.jobs.kinds.base import BUILTIN_DATASETS, is_builtin_dataset, job_kind
-from registry.jobs.kinds.training import DatasetChoice
+from registry.contract.kinds.base import BUILTIN_DATASETS, is_builtin_dataset, job_kind
+from registry.contract.kinds.training import DatasetChoice
 
 
 @job_kind("import_dataset", "register a built-in dataset (one split, one size) as a dataset artifact")

@@ -7,9 +7,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from registry.jobs.kinds.base import job_kind
-from registry.jobs.kinds.corruption_names import CORRUPTION_NAMES
-from registry.jobs.kinds.training import DatasetChoice
+from registry.contract.kinds.base import job_kind
+from registry.contract.kinds.corruption_names import CORRUPTION_NAMES
+from registry.contract.kinds.training import DatasetChoice
 
 Corruption = Literal[CORRUPTION_NAMES]  # type: ignore[valid-type]
 _LAYER_RULE = re.compile(r"^(first:[1-9][0-9]*|auto:(0?\.[0-9]+|1(\.0*)?))$")

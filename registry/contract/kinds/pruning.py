@@ -6,14 +6,15 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from registry.jobs.kinds.base import job_kind
-from registry.jobs.kinds.training import DatasetChoice
+from registry.contract.kinds.base import job_kind
+from registry.contract.kinds.training import DatasetChoice
+from registry.contract.kinds.zoo_names import LAPP_NAMES
 
 
 @job_kind("lapp_prune", "LAPP pruning to a FLOPs target; output: a pruned artifact with its smaller arch config")
 class LappPruneParams(DatasetChoice):
     output_model: str = Field(description="'ns/name' the pruned network is registered under; created if missing")
-    arch: Literal["resnet20", "resnet32", "resnet56", "resnet18"] = "resnet20"
+    arch: Literal[LAPP_NAMES] = "resnet20"  # type: ignore[valid-type]
     target_flops_ratio: float = Field(default=0.5, gt=0, le=1, description="FLOPs kept, e.g. 0.403")
     epochs: int = Field(default=10, ge=1, le=1000)
     pruning_epochs: int = Field(default=3, ge=1, description="masks are learned then frozen in these epochs")

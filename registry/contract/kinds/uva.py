@@ -6,7 +6,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from registry.jobs.kinds.base import JobParams, job_kind
+from registry.contract.kinds.base import JobParams, job_kind
+from registry.contract.kinds.zoo_names import UVA_NAMES
 
 Mode = Literal["video", "forward_dynamics", "policy", "inverse_dynamics", "joint"]
 
@@ -26,7 +27,7 @@ class GenerateUvaDemosParams(JobParams):
 @job_kind("train_uva", "train the unified video-action model (video stage, then all modes); output: checkpoint")
 class TrainUvaParams(JobParams):
     output_model: str = Field(description="'ns/name' the checkpoint is registered under; created if missing")
-    arch: Literal["uva"] = "uva"
+    arch: Literal[UVA_NAMES] = "uva"  # type: ignore[valid-type]
     dataset: str = Field(description="a demonstrations dataset artifact (generate_uva_demos)")
     model: dict[str, Any] = Field(default_factory=dict, description="UVAConfig overrides (width, depth, counts)")
     video_steps: int = Field(default=300, ge=0, le=1_000_000, description="stage 1: video generation only")

@@ -7,14 +7,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from registry.jobs.kinds.base import job_kind
-from registry.jobs.kinds.training import DatasetChoice
+from registry.contract.kinds.base import job_kind
+from registry.contract.kinds.training import DatasetChoice
+from registry.contract.kinds.zoo_names import EMOV2_NAMES
 
 
 @job_kind("train_emov2", "train an EMOv2 variant with the paper's recipe; output: a checkpoint artifact")
 class TrainEmov2Params(DatasetChoice):
     output_model: str = Field(description="'ns/name' the checkpoint is registered under; created if missing")
-    arch: Literal["emov2_1m", "emov2_2m", "emov2_5m", "emov2_20m"] = "emov2_1m"
+    arch: Literal[EMOV2_NAMES] = "emov2_1m"  # type: ignore[valid-type]
     arch_config: dict[str, Any] = Field(default_factory=dict, description="overrides, e.g. window_size, attention")
     image_size: int = Field(default=64, ge=16, le=1024)
     init: str | None = Field(default=None, description="artifact whose weights start the training")

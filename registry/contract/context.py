@@ -1,4 +1,9 @@
-"""What a running job sees: its params, progress and log reporting, cancellation, inputs and outputs."""
+"""What a running job sees: progress and log reporting, cancellation, its input artifacts and its outputs.
+
+A handler may report progress as often as it likes (the training loops do so every batch): the row is written,
+and a cancel request read back, at most every ``PROGRESS_WRITE_INTERVAL`` seconds, and the last report (1.0)
+always lands.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,16 @@ from datetime import timedelta
 from typing import Any
 
 from registry.db.session import transaction
-from registry.domain.artifacts import get_artifact
-from registry.jobs.lifecycle import Claim, append_log, renew_lease, report_progress
-from registry.models import Artifact, Model, Namespace
+from registry.domain.job_artifacts import ArtifactRecord, artifact_record
+from registry.jobs.lifecycle import Claim, append_log, poll_claim, renew_lease, report_progress
 from registry.models.artifact import ArtifactKind
 from registry.runtime import Runtime
 from registry.storage.ingest import Ingest, StoredBlob
 from registry.storage.keys import blob_key
 
-PROGRESS_WRITE_INTERVAL = 0.5  # seconds between progress writes (the last one always lands)
+PROGRESS_WRITE_INTERVAL = 0.5  # seconds between progress writes (and cancel reads); the last one always lands
+
+__all__ = ["ArtifactKind", "InputArtifact", "JobCancelled", "JobContext", "LeaseKeeper", "LeaseLost"]
 
 
 class JobCancelled(Exception):
@@ -29,15 +35,8 @@ class LeaseLost(Exception):
 
 
 @dataclass(frozen=True)
-class InputArtifact:
-    id: str
-    model: str  # namespace/name
-    arch: str  # the model's architecture
-    arch_config: dict[str, Any]
-    kind: ArtifactKind
-    file_metadata: dict[str, str]
-    meta: dict[str, Any]
-    data: bytes
+class InputArtifact(ArtifactRecord):
+    data: bytes  # the file
 
 
 @dataclass
@@ -58,29 +57,38 @@ class JobContext:
     outputs: list[PendingOutput] = field(default_factory=list)
     _cancelled: bool = False
     _lost: bool = False
-    _last_write: float = 0.0
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.claim.params
+    _pending: tuple[float, str] | None = None  # the latest progress not written yet
+    _last_sync: float = float("-inf")  # time.monotonic() of the last write or cancel read
 
     @property
     def job_id(self) -> str:
         return self.claim.job_id
 
     def progress(self, fraction: float, message: str) -> None:
-        """Report progress; raises JobCancelled or LeaseLost at this progress point if the job must stop."""
-        now = time.monotonic()
-        if now - self._last_write >= PROGRESS_WRITE_INTERVAL or fraction >= 1.0:
-            self._last_write = now
-            with transaction(self.runtime.session_factory) as session:
-                owned, cancel = report_progress(session, self.claim, fraction, message)
-            self._lost |= not owned
-            self._cancelled |= cancel
+        """Report progress (as often as every batch); raises JobCancelled or LeaseLost if the job must stop."""
+        self._pending = (fraction, message)
+        self._sync(force=fraction >= 1.0)
         self.raise_if_stopping()
 
     def should_stop(self) -> bool:
+        """Whether the job must stop (cancelled, or its lease lost); cheap enough to ask before every batch."""
+        self._sync()
         return self._cancelled or self._lost
+
+    def _sync(self, *, force: bool = False) -> None:
+        """Write the pending progress, or just read the cancel flag, at most every PROGRESS_WRITE_INTERVAL."""
+        now = time.monotonic()
+        if self._cancelled or self._lost or (not force and now - self._last_sync < PROGRESS_WRITE_INTERVAL):
+            return
+        self._last_sync = now
+        pending, self._pending = self._pending, None
+        with transaction(self.runtime.session_factory) as session:
+            if pending is not None:
+                owned, cancel = report_progress(session, self.claim, *pending)
+            else:
+                owned, cancel = poll_claim(session, self.claim)
+        self._lost |= not owned
+        self._cancelled |= cancel
 
     def raise_if_stopping(self) -> None:
         if self._lost:
@@ -94,10 +102,9 @@ class JobContext:
 
     def read_artifact(self, artifact_id: str) -> InputArtifact:
         with transaction(self.runtime.session_factory) as session:
-            namespace, model, artifact = get_artifact(session, artifact_id)
-            info = _describe(namespace, model, artifact)
-        data = self.runtime.store.read(blob_key(info["sha256"]), 0, info["size"])
-        return InputArtifact(data=data, **{k: v for k, v in info.items() if k not in ("sha256", "size")})
+            record = artifact_record(session, artifact_id)
+        data = self.runtime.store.read(blob_key(record.sha256), 0, record.size)
+        return InputArtifact(**vars(record), data=data)
 
     def add_output(
         self,
@@ -117,20 +124,6 @@ class JobContext:
         )
         ingest.write(data)
         self.outputs.append(PendingOutput(name, model, kind, ingest.finish(), metadata, parents))
-
-
-def _describe(namespace: Namespace, model: Model, artifact: Artifact) -> dict[str, Any]:
-    return {
-        "id": artifact.id,
-        "model": f"{namespace.name}/{model.name}",
-        "arch": model.arch,
-        "arch_config": dict(model.arch_config),
-        "kind": artifact.kind,
-        "file_metadata": dict(artifact.file_metadata),
-        "meta": dict(artifact.meta),
-        "sha256": artifact.sha256,
-        "size": artifact.size,
-    }
 
 
 class LeaseKeeper:

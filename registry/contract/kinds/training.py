@@ -6,9 +6,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from registry.jobs.kinds.base import BUILTIN_DATASETS, JobParams, is_builtin_dataset, job_kind
-from registry.jobs.kinds.corruption_names import CORRUPTION_NAMES
-from registry.jobs.kinds.zoo_names import ZOO_NAMES
+from registry.contract.kinds.base import BUILTIN_DATASETS, JobParams, is_builtin_dataset, job_kind
+from registry.contract.kinds.corruption_names import CORRUPTION_NAMES
+from registry.contract.kinds.zoo_names import ZOO_NAMES
 
 
 class DatasetChoice(JobParams):
