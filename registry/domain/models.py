@@ -63,3 +63,21 @@ def find_model(session: Session, namespace: str, name: str, *, for_update: bool 
     if row is None:
         raise NotFound(f"model {namespace}/{name} does not exist")
     return row[0], row[1]
+
+
+def ensure_model(
+    session: Session, namespace: Namespace, name: str, *, arch: str, arch_config: dict[str, Any], description: str
+) -> Model:
+    """The model ``namespace/name``, created with these fields if it does not exist (or found, if a concurrent
+    request created it first). A deleted model's name stays reserved: Conflict."""
+    try:
+        return find_model(session, namespace.name, name)[1]
+    except NotFound:
+        pass
+    try:
+        return create_model(session, namespace, name=name, arch=arch, arch_config=arch_config, description=description)
+    except Conflict:
+        try:
+            return find_model(session, namespace.name, name)[1]
+        except NotFound:
+            raise Conflict(f"model {namespace.name}/{name} was deleted; its name stays reserved") from None

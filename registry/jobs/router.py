@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -11,12 +10,11 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from registry.contract.kinds import JOB_KINDS
 from registry.db.session import transaction
 from registry.deps import PrincipalDep, RuntimeDep, SessionDep
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, responses
 from registry.jobs import service
-from registry.jobs.broker import enqueue
-from registry.jobs.kinds import JOB_KINDS
 from registry.jobs.schemas import JobCreate, JobKindOut, JobOut, JobPage, LogLine
 from registry.models import JobStatus, Role
 from registry.numbers import MAX_DB_INT
@@ -26,7 +24,6 @@ from registry.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 AUTH_ERRORS = (Unauthorized, Forbidden)
-log = logging.getLogger("patchhub.jobs")
 EVENT_POLL_SECONDS = 0.5
 
 
@@ -57,23 +54,11 @@ def submit_job(
     namespace = get_namespace(session, body.namespace)
     principal.require(Role.write, namespace)
     job, created = service.submit_job(session, principal, namespace, body.kind, body.params, idempotency_key)
-    out = service.job_out(session, namespace, job)
-    session.commit()  # enqueue only after the job is durably recorded
     if created:
-        _enqueue_committed(runtime, job.id, job.queue)
+        service.enqueue_once_committed(session, runtime, job)
     else:
         response.status_code = status.HTTP_200_OK
-    return out
-
-
-def _enqueue_committed(runtime: Runtime, job_id: str, queue: str) -> None:
-    try:
-        enqueue(runtime.settings, job_id, queue)
-    except Exception as exc:  # the sweeper enqueues jobs left unsent
-        log.warning("could not enqueue job %s now (%s); a worker's sweeper will", job_id, type(exc).__name__)
-        return
-    with transaction(runtime.session_factory) as session:
-        service.mark_enqueued(session, job_id)
+    return service.job_out(session, namespace, job)
 
 
 @router.get("/jobs", response_model=JobPage, responses=responses(*AUTH_ERRORS, NotFound, Invalid))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -12,18 +13,23 @@ from sqlalchemy.orm import Session
 
 from patchhub.refs import split_model_id
 from registry.auth.principal import Principal
+from registry.contract.kinds import JOB_KINDS, JobParams
+from registry.contract.kinds.base import is_builtin_dataset
 from registry.db.base import utcnow
+from registry.db.session import after_commit, transaction
 from registry.domain.artifacts import new_id
-from registry.domain.models import create_model, find_model
+from registry.domain.job_artifacts import artifact_record
+from registry.domain.models import ensure_model
 from registry.errors import Conflict, Invalid, NotFound
-from registry.jobs.kinds import JOB_KINDS, JobParams
-from registry.jobs.kinds.base import is_builtin_dataset
+from registry.jobs.broker import enqueue
 from registry.jobs.schemas import JobOut
 from registry.models import Artifact, Job, JobLog, JobStatus, Namespace, Role
 from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from registry.resources.artifacts.refs import resolve_readable_ref
+from registry.runtime import Runtime
 
 ID_PREFIX = re.compile(r"[0-9a-f]{4,32}")
+log = logging.getLogger("patchhub.jobs")
 
 
 def validate_params(kind: str, raw: dict[str, Any]) -> JobParams:
@@ -60,7 +66,7 @@ def submit_job(
     if existing is not None:  # compared before any output model is created: a refused replay creates nothing
         return _replayed(existing, kind, resolved), False
     for field in params.output_model_fields:
-        resolved[field] = _output_model(session, principal, resolved[field], resolved)
+        resolved[field] = _output_model(session, principal, resolved[field], kind, params, resolved)
     job = Job(
         id=new_id(),
         namespace_id=namespace.id,
@@ -117,7 +123,9 @@ def _resolve_inputs(session: Session, principal: Principal, params: JobParams) -
     return values
 
 
-def _output_model(session: Session, principal: Principal, ref: str, values: dict[str, Any]) -> str:
+def _output_model(
+    session: Session, principal: Principal, ref: str, kind: str, params: JobParams, values: dict[str, Any]
+) -> str:
     try:
         namespace_name, name = split_model_id(ref)
     except ValueError as exc:
@@ -126,23 +134,14 @@ def _output_model(session: Session, principal: Principal, ref: str, values: dict
     if owner is None or not principal.can_read(owner):  # what the token cannot read does not exist for it
         raise Invalid(f"namespace {namespace_name[:64]!r} of the output model does not exist")
     principal.require(Role.write, owner)
-    try:
-        find_model(session, namespace_name, name)
-    except NotFound:
-        try:
-            create_model(
-                session,
-                owner,
-                name=name,
-                arch=str(values.get("arch", "unknown")),
-                arch_config=dict(values.get("arch_config") or {}),
-                description=f"created by a {values.get('kind', 'job')} job",
-            )
-        except Conflict:
-            try:  # a concurrent submission created it first
-                find_model(session, namespace_name, name)
-            except NotFound:
-                raise Conflict(f"model {ref} was deleted; its name stays reserved") from None
+    ensure_model(
+        session,
+        owner,
+        name,
+        arch=params.output_arch(lambda field: artifact_record(session, values[field]).arch),
+        arch_config=dict(values.get("arch_config") or {}),
+        description=f"created by {'an' if kind[:1] in 'aeiou' else 'a'} {kind} job",
+    )
     return ref
 
 
@@ -249,3 +248,20 @@ def mark_enqueued(session: Session, job_id: str) -> None:
     job = session.get(Job, job_id)
     if job is not None:
         job.enqueued_at = utcnow()
+
+
+def enqueue_once_committed(session: Session, runtime: Runtime, job: Job) -> None:
+    """Send the job to its queue once the submitting transaction has committed (a worker that gets the
+    message then finds the row), and note when it was sent; if the broker is down the sweeper sends it."""
+    job_id, queue = job.id, job.queue
+
+    def send() -> None:
+        try:
+            enqueue(runtime.settings, job_id, queue)
+        except Exception as exc:
+            log.warning("could not enqueue job %s now (%s); a worker's sweeper will", job_id, type(exc).__name__)
+            return
+        with transaction(runtime.session_factory) as marking:
+            mark_enqueued(marking, job_id)
+
+    after_commit(session, send)

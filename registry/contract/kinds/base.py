@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 MAX_SEED = 2**32 - 1  # what every random generator the workers seed accepts
+DATASET_ARCH = "dataset"  # the architecture of models holding datasets
+UNKNOWN_ARCH = "unknown"
 
 
 class Device(str, enum.Enum):
@@ -46,6 +48,11 @@ class JobParams(BaseModel):
         if (name == "seed" or name.endswith("_seed")) and isinstance(value, int) and not 0 <= value <= MAX_SEED:
             raise ValueError(f"a seed must be between 0 and {MAX_SEED}")
         return value
+
+    def output_arch(self, input_arch: Callable[[str], str]) -> str:
+        """The architecture a model created for this job's outputs is registered with: the ``arch`` field's value
+        where the kind has one. ``input_arch(field)`` is that of the model of the artifact ``field`` names."""
+        return str(getattr(self, "arch", UNKNOWN_ARCH))
 
     @classmethod
     def expected_kinds(cls, field: str) -> tuple[str, ...]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from registry.contract.kinds.base import BUILTIN_DATASETS, is_builtin_dataset, job_kind
+from registry.contract.kinds.base import BUILTIN_DATASETS, DATASET_ARCH, is_builtin_dataset, job_kind
 from registry.contract.kinds.training import DatasetChoice
 
 
@@ -16,6 +17,9 @@ class ImportDatasetParams(DatasetChoice):
     split: Literal["train", "test", "all"] = Field(default="train", description="which split to import")
 
     output_model_fields: ClassVar[tuple[str, ...]] = ("output_model",)
+
+    def output_arch(self, input_arch: Callable[[str], str]) -> str:
+        return DATASET_ARCH
 
     @field_validator("dataset")
     @classmethod

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from registry.contract.kinds.base import job_kind
+from registry.contract.kinds.base import DATASET_ARCH, job_kind
 from registry.contract.kinds.corruption_names import CORRUPTION_NAMES
 from registry.contract.kinds.training import DatasetChoice
 
@@ -25,6 +26,9 @@ class CorruptDatasetParams(DatasetChoice):
 
     artifact_fields: ClassVar[tuple[str, ...]] = ("dataset",)
     output_model_fields: ClassVar[tuple[str, ...]] = ("output_model",)
+
+    def output_arch(self, input_arch: Callable[[str], str]) -> str:
+        return DATASET_ARCH
 
 
 @job_kind("extract_rws", "extract a robust weight signature from clean and robust fine-tunes; output: rws")
@@ -45,6 +49,9 @@ class ExtractRwsParams(DatasetChoice):
 
     artifact_fields: ClassVar[tuple[str, ...]] = ("clean", "robust", "reference")
     output_model_fields: ClassVar[tuple[str, ...]] = ("output_model",)
+
+    def output_arch(self, input_arch: Callable[[str], str]) -> str:
+        return input_arch("clean")  # a signature patches the architecture it was extracted from
 
     @field_validator("layers")
     @classmethod

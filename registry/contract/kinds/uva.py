@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from registry.contract.kinds.base import JobParams, job_kind
+from registry.contract.kinds.base import DATASET_ARCH, JobParams, job_kind
 from registry.contract.kinds.zoo_names import UVA_NAMES
 
 Mode = Literal["video", "forward_dynamics", "policy", "inverse_dynamics", "joint"]
@@ -22,6 +23,9 @@ class GenerateUvaDemosParams(JobParams):
     image_size: int = Field(default=16, ge=8, le=128)
 
     output_model_fields: ClassVar[tuple[str, ...]] = ("output_model",)
+
+    def output_arch(self, input_arch: Callable[[str], str]) -> str:
+        return DATASET_ARCH
 
 
 @job_kind("train_uva", "train the unified video-action model (video stage, then all modes); output: checkpoint")
