@@ -125,6 +125,9 @@ class Artifact:
     job_id: str | None  # lineage: the job that produced it
     aliases: list[str]
     created_at: datetime | None
+    # Files in the version: 1, or a model folder's (read them at /v1/artifacts/{id}/files, or with
+    # huggingface_hub's snapshot_download, docs/huggingface.md).
+    file_count: int = 1
     # Set by ``artifacts.upload`` only: the bytes were already the model's latest version, which is returned
     # as it is (nothing was uploaded, ``latest`` did not move).
     unchanged: bool = False
@@ -151,6 +154,7 @@ class Artifact:
             job_id=data.get("job_id"),
             aliases=list(data.get("aliases", [])),
             created_at=_time(data.get("created_at")),
+            file_count=data.get("file_count", 1),
         )
 
 
@@ -160,6 +164,7 @@ class TensorSpec:
     dtype: str  # safetensors dtype: F32, BF16, I64 ...
     shape: tuple[int, ...]
     numel: int
+    file: str = "model.safetensors"  # the file of the version holding it (a shard of a model folder)
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,10 @@ class TensorIndex:
         return cls(
             artifact_id=data["artifact_id"],
             parameter_count=data["parameter_count"],
-            tensors=[TensorSpec(t["name"], t["dtype"], tuple(t["shape"]), t["numel"]) for t in data["tensors"]],
+            tensors=[
+                TensorSpec(t["name"], t["dtype"], tuple(t["shape"]), t["numel"], t.get("file", "model.safetensors"))
+                for t in data["tensors"]
+            ],
             metadata=dict(data.get("metadata", {})),
         )
 

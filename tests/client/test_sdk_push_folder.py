@@ -16,7 +16,7 @@ from patchhub.cli import main
 from patchhub.errors import APIConnectionError, NotSafetensorsError
 from tests.client.conftest import RecordingTransport
 from tests.fixtures.services import LiveServer, NamespaceAccess
-from tests.registry.folder_helpers import SHARD_2, sharded_folder
+from tests.registry.folder_helpers import SHARD_1, SHARD_2, sharded_folder
 
 
 def _write(directory: Path, files: dict[str, bytes]) -> Path:
@@ -52,8 +52,15 @@ def test_push_folder_makes_one_version_of_every_file(
     assert artifact.version == 1 and artifact.metadata == {"source": "save_pretrained"}
     assert artifact.size == sum(len(data) for data in files.values())
     assert _stored_files(live_server, namespace.write_token, artifact.id) == files
+    assert artifact.file_count == len(files)
     index = make_client().artifacts.tensors(artifact.id)
-    assert len(index.tensors) == 5
+    assert {t.name: t.file for t in index.tensors} == {
+        "embed.weight": SHARD_1,
+        "layer0.weight": SHARD_1,
+        "layer1.weight": SHARD_2,
+        "head.weight": SHARD_2,
+        "head.bias": SHARD_2,
+    }
 
 
 def test_a_push_failing_midway_leaves_no_version(
