@@ -80,8 +80,9 @@ class NullSink:
         return len(data)
 
 
-def start_api(endpoint: str, workdir: Path, bucket: str) -> tuple[subprocess.Popen[bytes], str, str]:
-    port = 8765
+def start_api(
+    endpoint: str, workdir: Path, bucket: str, *, port: int = 8765, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str, str]:
     env = {
         **os.environ,
         "PATCHHUB_DATA_DIR": str(workdir / "data"),
@@ -91,6 +92,8 @@ def start_api(endpoint: str, workdir: Path, bucket: str) -> tuple[subprocess.Pop
         "PATCHHUB_S3_SECRET_ACCESS_KEY": "bench",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
+        "PATCHHUB_S3_REDIRECTS": "false",  # this bench measures bytes through the API; bench/s3_direct.py the other way
+        **(extra_env or {}),
     }
     exe = shutil.which("patchhub-server") or "patchhub-server"
     env["PATCHHUB_BROKER_URL"] = "memory://"  # no jobs here: keep `serve` from starting its embedded worker

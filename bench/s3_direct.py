@@ -1,0 +1,195 @@
+"""Presigned transfers on S3: upload and download through patchhub against boto3 to the same endpoint.
+
+Starts moto's S3 server and `patchhub-server serve` (SQLite metadata, S3 blobs) as separate processes, writes
+a safetensors file, then times, in the same run and alternating the order per repeat:
+  - patchhub upload: the SDK's resumable upload (16 MiB parts; direct: parts PUT to presigned URLs, 4 at a
+    time, then the server joins them and streams the staged object once to check size, header and sha256)
+  - boto3 upload: upload_file (managed multipart, 8 MiB parts, 10 threads) of the same file
+  - patchhub download: GET /v1/artifacts/{id}/file following the redirect, streamed to a sink
+  - boto3 download: one get_object streamed to a sink (single stream, as the redirect gives)
+and prints the ratios (boto3 time / patchhub time), plus the API process's CPU seconds and RSS for each
+transfer. ``--modes direct streamed`` also runs an API with PATCHHUB_S3_REDIRECTS=false for comparison.
+
+    python bench/s3_direct.py --size-mib 1024 --repeats 2
+    python bench/s3_direct.py --size-mib 128 --repeats 1      # the quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import boto3
+import httpx
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.upload_download import CHUNK, NullSink, start_api, write_safetensors
+from patchhub import Client
+from patchhub.download import file_sha256
+from tests.s3_server import MotoServer
+
+
+@dataclass
+class ApiProcess:
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    def rss_mib(self, field: str = "VmRSS") -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no {field}")
+
+
+@dataclass
+class Measured:
+    seconds: float
+    api_cpu_s: float = 0.0
+    api_rss_mib: float = 0.0
+
+
+def measure(api: ApiProcess | None, action: object) -> Measured:
+    cpu = api.cpu_seconds() if api else 0.0
+    started = time.perf_counter()
+    action()  # type: ignore[operator]
+    seconds = time.perf_counter() - started
+    if api is None:
+        return Measured(seconds)
+    return Measured(seconds, api.cpu_seconds() - cpu, api.rss_mib())
+
+
+def upload_with_sdk(client: Client, path: Path, uploaded: list[str]) -> None:
+    uploaded.append(client.artifacts.upload("bench/big", path, force_new_version=True).id)
+
+
+def complete_seconds(url: str) -> float:
+    """Time the API has spent in POST .../complete so far (joining and checking the parts), from /metrics."""
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    lines = [
+        line for line in text.splitlines() if line.startswith("patchhub_request_seconds_total") and "/complete" in line
+    ]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+
+def download_through_redirect(client: Client, url: str, path: Path) -> None:
+    """GET /file with the SDK's own connection and token, following the redirect, into a sink (no cache)."""
+    with client.transport._client.stream(
+        "GET", url, headers={"Authorization": f"Bearer {client.transport.credentials.token}"}, follow_redirects=True
+    ) as response:
+        response.raise_for_status()
+        received = sum(len(block) for block in response.iter_bytes())  # as it arrives, as the SDK reads
+    assert received == path.stat().st_size
+
+
+def download_with_boto3(s3: object, bucket: str, key: str) -> None:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]  # type: ignore[attr-defined]
+    sink = NullSink()
+    for block in body.iter_chunks(CHUNK):
+        sink.write(block)
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--modes", nargs="+", default=["direct"], choices=["direct", "streamed"])
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="patchhub-s3-direct-"))
+    path = workdir / "model.safetensors"
+    write_safetensors(path, args.size_mib)
+    mib = path.stat().st_size / 2**20
+    print(f"{mib:.0f} MiB file; load average before: {load_average()}", flush=True)
+    with MotoServer() as moto:
+        assert moto.endpoint
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=moto.endpoint,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}),
+        )
+        bucket = "patchhub-bench"
+        s3.create_bucket(Bucket=bucket)
+        transfer = TransferConfig(multipart_chunksize=8 << 20, max_concurrency=10)
+        for port, mode in enumerate(args.modes, start=8766):
+            extra = {"PATCHHUB_S3_REDIRECTS": "true" if mode == "direct" else "false"}
+            (workdir / mode).mkdir()
+            process, url, token = start_api(moto.endpoint, workdir / mode, bucket, port=port, extra_env=extra)
+            api = ApiProcess(process.pid)
+            try:
+                run_mode(mode, api, url, token, s3, bucket, transfer, path, mib, args.repeats, workdir / mode)
+            finally:
+                process.terminate()
+                process.wait()
+    print(f"load average after: {load_average()}")
+
+
+def run_mode(
+    mode: str,
+    api: ApiProcess,
+    url: str,
+    token: str,
+    s3: object,
+    bucket: str,
+    transfer: TransferConfig,
+    path: Path,
+    mib: float,
+    repeats: int,
+    workdir: Path,
+) -> None:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=600) as admin:
+        admin.post("/v1/namespaces", json={"name": "bench"}).raise_for_status()
+        admin.post("/v1/models", json={"namespace": "bench", "name": "big", "arch": "none"}).raise_for_status()
+    print(f"\nmode {mode}: API idle RSS {api.rss_mib():.0f} MiB")
+    print(
+        f"{'try':>3} {'up MB/s':>8} {'boto3':>6} {'ratio':>6} {'API cpu':>8} {'API RSS':>8} | "
+        f"{'down MB/s':>9} {'boto3':>6} {'ratio':>6} {'API cpu':>8} {'API RSS':>8}"
+    )
+    with Client(base_url=url, token=token, progress=False, cache_dir=workdir / "cache") as client:
+        for attempt in range(repeats):
+            uploaded: list[str] = []
+            ours_up = partial(upload_with_sdk, client, path, uploaded)
+            boto_up = partial(s3.upload_file, str(path), bucket, f"direct/{attempt}", Config=transfer)  # type: ignore[attr-defined]
+            boto_down = partial(download_with_boto3, s3, bucket, f"direct/{attempt}")
+            checked = complete_seconds(url)
+            hashing = measure(None, partial(file_sha256, path))  # the SDK hashes the file before sending it
+            if attempt % 2 == 0:
+                up, base_up = measure(api, ours_up), measure(None, boto_up)
+                ours_down = partial(download_through_redirect, client, f"{url}/v1/artifacts/{uploaded[0]}/file", path)
+                down, base_down = measure(api, ours_down), measure(None, boto_down)
+            else:
+                base_up, up = measure(None, boto_up), measure(api, ours_up)
+                ours_down = partial(download_through_redirect, client, f"{url}/v1/artifacts/{uploaded[0]}/file", path)
+                base_down, down = measure(None, boto_down), measure(api, ours_down)
+            print(
+                f"{attempt + 1:>3} {mib / up.seconds:>8.0f} {mib / base_up.seconds:>6.0f} "
+                f"{base_up.seconds / up.seconds:>6.2f} {up.api_cpu_s:>7.1f}s {up.api_rss_mib:>5.0f}MiB | "
+                f"{mib / down.seconds:>9.0f} {mib / base_down.seconds:>6.0f} "
+                f"{base_down.seconds / down.seconds:>6.2f} {down.api_cpu_s:>7.1f}s {down.api_rss_mib:>5.0f}MiB",
+                flush=True,
+            )
+            print(
+                f"    of the upload: {hashing.seconds:.1f}s client sha256, {complete_seconds(url) - checked:.1f}s "
+                f"completing (server joins, reads back and checks the file, copies it to its key)"
+            )
+    print(f"API peak RSS (VmHWM) {api.rss_mib('VmHWM'):.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
