@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from patchhub.hf_revisions import MAIN
 from registry.auth.principal import Principal
 from registry.auth.tokens import authenticate
 from registry.deps import RuntimeDep, SessionDep
@@ -21,7 +22,6 @@ from registry.resources.hf.schemas import ModelInfo, TreeEntry
 from registry.resources.hf.snapshots import resolve_snapshot
 
 router = APIRouter(tags=["huggingface"], include_in_schema=False)
-MAIN = "main"
 
 
 def hf_principal(session: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Principal:
