@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ import numpy as np
 from patchhub.numeric import FLOAT_DTYPES, LARGEST_FINITE, decode_float, encode_float
 from patchhub.safetensors_format import SafetensorsHeader, TensorInfo, read_header
 from patchhub.signature import Signature
+from patchhub.writeback import WRITEBACK_EVERY, Writeback
 
 
 class RangeReader(Protocol):
@@ -224,46 +226,93 @@ def recipe_hash(base_sha256: str, patches: Sequence[tuple[str, float]]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def compose_file(base_path: str | Path, patches: Sequence[tuple[Signature, float]], out_path: str | Path) -> None:
+def compose_file(
+    base_path: str | Path,
+    patches: Sequence[tuple[Signature, float]],
+    out_path: str | Path,
+    *,
+    chunk_bytes: int = 8 << 20,
+) -> None:
     """Compose into ``out_path`` (written as ``out_path.incomplete``, fsynced, then renamed). Bytes the output
-    shares with the base are copied in the kernel (``os.copy_file_range``), not through Python. Nothing is
+    shares with the base are copied in the kernel (``os.copy_file_range``) on a helper thread while this one
+    computes the patched tensors, each written at its own offset (the output's layout is the base's); the
+    helper also flushes what it copied every few dozen MiB, so the final fsync has little left. Nothing is
     hashed: the caller knows the recipe, and the file's size is the check that it is whole."""
     out = Path(out_path)
     partial = out.with_name(out.name + ".incomplete")
     try:
         with open(base_path, "rb") as base_stream, open(partial, "wb") as sink:
             header = read_header(base_stream)
-            reader = FileRangeReader(base_stream)
-            for step in composition_plan(header, patches):
-                if isinstance(step, CopiedRange):
-                    sink.flush()
-                    _copy_file_range(base_stream.fileno(), sink.fileno(), step.offset, step.length)
-                else:
-                    for piece in _patched_tensor(header, reader, step, 8 << 20):
-                        sink.write(piece)
-            sink.flush()
-            os.fsync(sink.fileno())
+            plan = list(composition_plan(header, patches))
+            source, target = base_stream.fileno(), sink.fileno()
+            copier = _RangeCopier(source, target, [step for step in plan if isinstance(step, CopiedRange)])
+            copier.start()
+            try:
+                reader = FileRangeReader(base_stream)
+                for step in plan:
+                    if isinstance(step, PatchedTensor):
+                        offset = header.data_offset + step.info.start
+                        for piece in _patched_tensor(header, reader, step, chunk_bytes):
+                            _pwrite_all(target, piece, offset)
+                            offset += len(piece)
+            finally:
+                copier.join()
+            os.fsync(target)
         os.replace(partial, out)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
 
 
+class _RangeCopier(threading.Thread):
+    """Copies the base's ranges to the same offsets of the output, flushing them to disk as it goes; ``join``
+    raises what the copy raised."""
+
+    def __init__(self, source: int, target: int, ranges: list[CopiedRange]) -> None:
+        super().__init__(name="compose-copy", daemon=True)
+        self._source, self._target, self._ranges = source, target, ranges
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        writeback = Writeback(self._target)
+        try:
+            for step in self._ranges:
+                for start in range(0, step.length, WRITEBACK_EVERY):
+                    length = min(WRITEBACK_EVERY, step.length - start)
+                    _copy_file_range(self._source, self._target, step.offset + start, length)
+                    if writeback.due(length):
+                        writeback.start()
+            writeback.finish()
+        except BaseException as exc:  # raised by join, in the composing thread
+            writeback.wait()
+            self._error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self._error is not None:
+            raise self._error
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    with memoryview(data) as view:
+        written = 0
+        while written < len(view):
+            written += os.pwrite(fd, view[written:], offset + written)
+
+
 def _copy_file_range(source: int, target: int, offset: int, length: int) -> None:
-    """Append ``length`` bytes of ``source`` from ``offset`` to ``target`` (at its current position)."""
+    """Copy ``length`` bytes of ``source`` at ``offset`` to the same offset of ``target``."""
     copied = 0
     while copied < length:
+        position = offset + copied
         try:
-            done = os.copy_file_range(source, target, length - copied, offset + copied)
+            done = os.copy_file_range(source, target, length - copied, position, position)
         except OSError:  # not supported here (another filesystem, an old kernel): copy through memory
             done = 0
         if done == 0:
-            data = os.pread(source, min(8 << 20, length - copied), offset + copied)
+            data = os.pread(source, min(8 << 20, length - copied), position)
             if not data:
                 raise ValueError(f"base file ended early: wanted {length} bytes at offset {offset}")
-            with memoryview(data) as view:
-                written = 0
-                while written < len(view):
-                    written += os.write(target, view[written:])
+            _pwrite_all(target, data, position)
             done = len(data)
         copied += done

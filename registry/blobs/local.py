@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
 
+from patchhub.writeback import Writeback
 from registry.blobs.base import (
     BlobInfo,
     BlobNotFound,
@@ -23,7 +24,6 @@ from registry.blobs.base import (
     resolve_range,
 )
 from registry.blobs.keys import STAGING_DIR, validate_key, validate_prefix
-from registry.blobs.writeback import Writeback
 
 _STAGED_SUFFIX = ".part"
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from patchhub import compose
 from patchhub.compose import (
     CompositionError,
     FileRangeReader,
@@ -253,6 +254,22 @@ def test_delta_slices_tile_the_whole_delta(bits: int, scheme: str) -> None:
     np.testing.assert_array_equal(np.concatenate(pieces), whole)
     with pytest.raises(ValueError, match="not aligned"):
         signature.delta_slice("w", 1, step)
+
+
+def test_compose_file_in_many_slices_writes_the_streamed_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Covered tensors in many slices written at their offsets while untouched runs are copied beside them in
+    many pieces: the same bytes as the stream."""
+    monkeypatch.setattr(compose, "WRITEBACK_EVERY", 4096)  # the copier's piece (and flush) size
+    rng = np.random.default_rng(7)
+    tensors = {f"t{i}": ("F32", rng.normal(size=(64, 48 + i)).astype(np.float32)) for i in range(6)}
+    base_path = tmp_path / "base.safetensors"
+    base_path.write_bytes(_safetensors(tensors))
+    deltas = {name: rng.normal(size=tensors[name][1].shape).astype(np.float32) for name in ("t1", "t2", "t4")}
+    patches = [(quantize_signature(deltas, 8), 0.5), (quantize_signature({"t4": deltas["t4"]}, 4), -1.0)]
+    compose_file(base_path, patches, tmp_path / "sliced.safetensors", chunk_bytes=1024)
+    with open(base_path, "rb") as stream:
+        streamed = b"".join(iter_composed(read_header(stream), FileRangeReader(stream), patches))
+    assert (tmp_path / "sliced.safetensors").read_bytes() == streamed
 
 
 def test_memory_is_bounded_by_the_chunk_even_for_one_huge_covered_tensor(tmp_path: Path) -> None:

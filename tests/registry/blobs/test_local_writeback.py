@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.blobs import local, writeback
+from patchhub import writeback
+from registry.blobs import local
 from registry.blobs.local import LocalBlobStore
 
 
