@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from registry.contract.kinds.uva import EvaluateUvaParams
 from workers.models.uva import UVA
 from workers.uva.clips import ClipIndex, build_clip_index
 from workers.uva.dataset import UVADataset
@@ -35,17 +36,21 @@ from workers.uva.sim import (
 PolicyFn = Callable[[np.ndarray], np.ndarray]  # history uint8 [N, F, C, H, W] -> actions [N, F * A, 2]
 
 
+# The defaults of an ``evaluate_uva`` job, which a user sees at submission (registry/contract/kinds/uva.py).
+_EVALUATE_JOB = EvaluateUvaParams.model_construct()
+
+
 @dataclass(frozen=True)
 class UVAEvalConfig:
-    num_policy_seeds: int = 50  # closed-loop episodes (one sim seed each)
+    num_policy_seeds: int = _EVALUATE_JOB.num_policy_seeds  # closed-loop episodes (one sim seed each)
     policy_seed_offset: int = 1_000_000  # sim seeds start here, far from generated training seeds
     horizon: int = 40  # steps per closed-loop episode
     execute_actions: int = 4  # actions executed from each predicted chunk before replanning
-    num_clips: int = 256  # held-out clips for the video, forward- and inverse-dynamics metrics
-    num_iter: int = 16  # MAR decoding steps for video modes (16 = one grid cell per step at 4x4 tokens)
+    num_clips: int = _EVALUATE_JOB.num_clips  # held-out clips for the video, forward- and inverse-dynamics metrics
+    num_iter: int = _EVALUATE_JOB.num_iter  # MAR decoding steps for video modes (16: a grid cell a step at 4x4)
     num_action_samples: int = 8  # inverse dynamics: samples averaged into a conditional-mean estimate
     temperature: float = 1.0
-    seed: int = 0
+    seed: int = _EVALUATE_JOB.seed
 
 
 def evaluate_uva(model: UVA, dataset: UVADataset, config: UVAEvalConfig | None = None) -> dict[str, Any]:

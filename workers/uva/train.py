@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from registry.contract.kinds.uva import TrainUvaParams
 from workers.models.uva import UVA, TaskMode, UVAConfig
 from workers.uva.clips import ClipTensors, build_clip_index
 from workers.uva.dataset import UVADataset
@@ -26,19 +27,23 @@ ALL_MODES = tuple(mode.value for mode in TaskMode)
 ProgressCallback = Callable[[int, int, dict[str, float]], None]  # (step, total_steps, latest losses)
 
 
+# The defaults of a ``train_uva`` job, which a user sees at submission (registry/contract/kinds/uva.py).
+_TRAIN_JOB = TrainUvaParams.model_construct()
+
+
 @dataclass(frozen=True)
 class UVATrainConfig:
     model: UVAConfig = field(default_factory=UVAConfig)  # architecture (saved next to the weights)
-    video_steps: int = 300  # stage 1: optimizer steps of video generation only
-    joint_steps: int = 1500  # stage 2: optimizer steps, task mode drawn uniformly per batch
+    video_steps: int = _TRAIN_JOB.video_steps  # stage 1: optimizer steps of video generation only
+    joint_steps: int = _TRAIN_JOB.joint_steps  # stage 2: optimizer steps, task mode drawn uniformly per batch
     joint_modes: tuple[str, ...] = ALL_MODES  # stage-2 modes; ("policy",) gives the UVA-action ablation
-    batch_size: int = 32  # clips per step
-    learning_rate: float = 1e-3  # AdamW peak rate (linear warmup, cosine decay to 10%)
+    batch_size: int = _TRAIN_JOB.batch_size  # clips per step
+    learning_rate: float = _TRAIN_JOB.learning_rate  # AdamW peak rate (linear warmup, cosine decay to 10%)
     warmup_steps: int = 100
     weight_decay: float = 0.02  # on matrices only
-    ema_decay: float = 0.999  # EMA of the weights; the EMA copy is what train_uva returns
+    ema_decay: float = _TRAIN_JOB.ema_decay  # EMA of the weights; the EMA copy is what train_uva returns
     expert_only_for_actions: bool = True  # policy and joint modes see expert clips only
-    seed: int = 0
+    seed: int = _TRAIN_JOB.seed
     log_every: int = 50  # progress callback period, in steps
 
     def __post_init__(self) -> None:
