@@ -8,14 +8,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from registry.domain.artifacts import (  # noqa: F401  (until uploads/service.py imports these from the domain)
-    LATEST,
-    check_metadata,
-    check_parents,
-    new_id,
-    point_alias,
-    register_artifact,
-)
+from registry.domain.artifacts import LATEST, point_alias
 from registry.domain.evaluations import histories_of, metadata_with_histories
 from registry.errors import Invalid, NotFound
 from registry.models import Alias, Artifact, ArtifactParent, Model, Namespace
