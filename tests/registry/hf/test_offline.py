@@ -3,7 +3,6 @@ variable at import, so the offline reads run in a fresh interpreter)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from huggingface_hub import hf_hub_download
 
 from tests.fixtures.services import LiveServer, NamespaceAccess, free_port
 from tests.registry.hf.repos import push, signature, weights
+from tests.registry.hf.sandbox import sealed_environment
 
 READ_OFFLINE = """
 import sys
@@ -43,13 +43,11 @@ def test_offline_mode_reads_what_was_downloaded(
         ).read_bytes()
         for revision in ("main", composed)
     }
-    environment = {
-        **os.environ,
-        "HF_HUB_CACHE": str(hf_cache),
-        "HF_HUB_OFFLINE": "1",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}",  # nothing listens: any request would fail
-    }
+    environment = sealed_environment(
+        HF_HUB_CACHE=str(hf_cache),
+        HF_HUB_OFFLINE="1",
+        HF_ENDPOINT=f"http://127.0.0.1:{free_port()}",  # nothing listens: any request would fail
+    )
     for revision, data in online.items():
         result = subprocess.run(
             [sys.executable, "-c", READ_OFFLINE, repo, revision],

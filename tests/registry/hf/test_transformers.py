@@ -5,7 +5,6 @@ model's outputs. The loading runs in a fresh interpreter with only the environme
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ import patchhub
 from patchhub.signature import quantize_signature
 from tests.fixtures.services import LiveServer, NamespaceAccess
 from tests.registry.hf.repos import push
+from tests.registry.hf.sandbox import sealed_environment
 
 LOAD = """
 import json, sys
@@ -63,14 +63,7 @@ def _load_in_a_fresh_interpreter(
     server: LiveServer, token: str, repo: str, revisions: list[str], home: Path, out: Path
 ) -> list[dict[str, np.ndarray]]:
     out.mkdir()
-    environment = {
-        **os.environ,
-        "HF_ENDPOINT": server.url,
-        "HF_TOKEN": token,
-        "HF_HOME": str(home),
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "HF_HUB_OFFLINE": "0",
-    }
+    environment = sealed_environment(HF_ENDPOINT=server.url, HF_TOKEN=token, HF_HOME=str(home), HF_HUB_OFFLINE="0")
     result = subprocess.run(
         [sys.executable, "-c", LOAD, repo, str(out), json.dumps(INPUT_IDS), *revisions],
         env=environment,
