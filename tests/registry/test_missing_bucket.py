@@ -51,4 +51,4 @@ def test_uploads_answer_503_naming_the_missing_bucket_until_it_exists(bucketless
         create_bucket_if_missing(make_s3_client(S3Options.from_settings(settings)), bucket)
         stored = upload(client, team.name, large)
         assert stored.status_code == 201, stored.text
-        assert client.get(f"/v1/artifacts/{stored.json()['id']}/file").content == large
+        assert client.get(f"/v1/artifacts/{stored.json()['id']}/file", follow_redirects=True).content == large
