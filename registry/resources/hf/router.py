@@ -15,11 +15,11 @@ from registry.auth.principal import Principal
 from registry.auth.tokens import authenticate
 from registry.deps import RuntimeDep, SessionDep
 from registry.errors import NotFound, Unauthorized
-from registry.resources.hf import service
+from registry.resources.hf import history, service
 from registry.resources.hf.errors import TokenRefused, WritesRefused
 from registry.resources.hf.files import file_response, snapshot_files
-from registry.resources.hf.schemas import ModelInfo, TreeEntry
-from registry.resources.hf.snapshots import resolve_snapshot
+from registry.resources.hf.schemas import Commit, GitRefs, ModelInfo, TreeEntry
+from registry.resources.hf.snapshots import find_repo, resolve_snapshot
 
 router = APIRouter(tags=["huggingface"], include_in_schema=False)
 
@@ -66,6 +66,21 @@ def list_tree(
     """One page holds the whole listing (a version has few files), so there is no Link header to follow."""
     snapshot = resolve_snapshot(session, runtime, principal, namespace, name, revision)
     return service.tree(snapshot, snapshot_files(session, snapshot), folder, recursive=recursive)
+
+
+@router.get("/api/models/{namespace}/{name}/refs", response_model=GitRefs)
+def list_refs(namespace: str, name: str, session: SessionDep, principal: HfPrincipal) -> GitRefs:
+    _ns, model = find_repo(session, principal, namespace, name)
+    return history.refs(session, model)
+
+
+@router.get("/api/models/{namespace}/{name}/commits/{revision:path}", response_model=list[Commit])
+def list_commits(
+    namespace: str, name: str, revision: str, runtime: RuntimeDep, session: SessionDep, principal: HfPrincipal
+) -> list[Commit]:
+    """One page holds the whole history, so there is no Link header to follow."""
+    snapshot = resolve_snapshot(session, runtime, principal, namespace, name, revision)
+    return history.commits(session, snapshot)
 
 
 @router.api_route("/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])

@@ -56,3 +56,30 @@ class TreeEntry(BaseModel):
     oid: str
     size: int
     lfs: TreeLfs | None = None
+
+
+class GitRef(BaseModel):
+    name: str
+    ref: str
+    targetCommit: str
+
+
+class GitRefs(BaseModel):
+    """main is the branch of the latest version; each alias is a tag on its version."""
+
+    branches: list[GitRef]
+    converts: list[GitRef]
+    tags: list[GitRef]
+    pullRequests: list[GitRef]
+
+
+class CommitAuthor(BaseModel):
+    user: str
+
+
+class Commit(BaseModel):
+    id: str
+    authors: list[CommitAuthor]
+    date: datetime
+    title: str
+    message: str
