@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from registry.domain.artifacts import get_artifact
 from registry.errors import Invalid, NotFound
 from registry.models import Artifact, Composition, Role
 from registry.models.artifact import ArtifactKind
+from registry.resources.artifacts import files
 from registry.resources.artifacts.refs import resolve_readable_ref
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut, PatchOut
 from registry.resources.compositions.single_flight import COMPUTATIONS, Flight
@@ -31,6 +32,7 @@ from registry.runtime import Runtime
 from registry.storage.background_sink import BackgroundSink
 from registry.storage.keys import blob_key, composition_output_key
 from registry.storage.readers import BlobRangeReader, read_stored_header
+from registry.storage.run_ahead import RunAhead
 
 # A cached output read again within this long is not recorded again (reads do not write every time).
 READ_RESOLUTION = timedelta(minutes=1)
@@ -57,7 +59,10 @@ def create_composition(
     patches = [(first_listed[sha], scale) for sha, scale in merged_scales([(a.sha256, s) for a, s in patches])]
     signatures = [(load_signature(runtime, artifact), scale) for artifact, scale in patches]
     _check_architecture(session, base, signatures)
-    header = read_stored_header(runtime.store, blob_key(base.sha256), runtime.header_limits)
+    if files.is_folder(base):  # a sharded base: the recipe is checked against all its shards' tensors
+        header = files.folder_header(base)
+    else:
+        header = read_stored_header(runtime.store, blob_key(base.sha256), runtime.header_limits)
     try:
         check_compatible(header, [signature for signature, _ in signatures])
         check_in_range(header, signatures)
@@ -72,7 +77,7 @@ def create_composition(
         id=key,
         base_id=base.id,
         patches=[{"artifact": artifact.id, "scale": scale} for artifact, scale in patches],
-        size=header.total_size,
+        size=base.size if files.is_folder(base) else header.total_size,
         sha256=None if active else base.sha256,  # no active patch: the output is the base, byte for byte
         created_by=principal.token_name,
     )
@@ -133,41 +138,48 @@ def cached_output_key(session: Session, runtime: Runtime, composition: Compositi
 
 def iter_and_cache(runtime: Runtime, composition: Composition, flight: Flight) -> Iterator[bytes]:
     """Compute the output from the base (never incrementally), streaming it and caching it as it goes, and
-    land ``flight`` once it is cached. The last piece is held back until the cached copy is committed and
-    recorded, so the cache is visible before the client has the last byte. Memory is bounded by a few
-    compose chunks, the sink's queue and the store's part buffer."""
+    land ``flight`` once it is cached. The computation runs ahead of the response on its own thread, hashing
+    and the cache write on another (the disk writes on a third), so sending never waits for the arithmetic.
+    The last piece is held back until the cached copy is committed and recorded, so the cache is visible
+    before the client has the last byte. Memory is bounded by a few compose chunks and the queues between."""
     try:
-        with transaction(runtime.session_factory) as session:
-            base = session.get(Artifact, composition.base_id)
-            assert base is not None
-            patch_rows = [(session.get(Artifact, p["artifact"]), p["scale"]) for p in composition.patches]
-        patches = [(load_signature(runtime, artifact), scale) for artifact, scale in patch_rows if artifact]
-        base_key = blob_key(base.sha256)
-        header = read_stored_header(runtime.store, base_key, runtime.header_limits)
-        with runtime.store.open_writer(composition_output_key(composition.id)) as writer:
-            sink = BackgroundSink(writer.write)  # hashing and the cache write overlap computing and sending
-            held: bytes | None = None
-            try:
-                for piece in iter_composed(header, BlobRangeReader(runtime.store, base_key), patches):
-                    sink.put(piece)
-                    if held is not None:
-                        yield held
-                    held = piece
-                sha256 = sink.close()
-            except BaseException:
-                sink.abandon()
-                raise
-            writer.commit(composition_output_key(composition.id))
-        with transaction(runtime.session_factory) as session:
-            row = session.get(Composition, composition.id)
-            if row is not None:
-                row.sha256 = sha256
-                row.last_read_at = utcnow()
-        COMPUTATIONS.land(flight)
-        if held is not None:
-            yield held
+        yield from RunAhead(lambda emit: _compute_and_cache(runtime, composition, flight, emit))
     finally:
         COMPUTATIONS.land(flight)
+
+
+def _compute_and_cache(
+    runtime: Runtime, composition: Composition, flight: Flight, emit: Callable[[bytes], None]
+) -> None:
+    with transaction(runtime.session_factory) as session:
+        base = session.get(Artifact, composition.base_id)
+        assert base is not None
+        patch_rows = [(session.get(Artifact, p["artifact"]), p["scale"]) for p in composition.patches]
+    patches = [(load_signature(runtime, artifact), scale) for artifact, scale in patch_rows if artifact]
+    base_key = blob_key(base.sha256)
+    header = read_stored_header(runtime.store, base_key, runtime.header_limits)
+    with runtime.store.open_writer(composition_output_key(composition.id)) as writer:
+        sink = BackgroundSink(writer.write)  # hashing and the cache write overlap computing and sending
+        held: bytes | None = None
+        try:
+            for piece in iter_composed(header, BlobRangeReader(runtime.store, base_key), patches):
+                sink.put(piece)
+                if held is not None:
+                    emit(held)
+                held = piece
+            sha256 = sink.close()
+        except BaseException:
+            sink.abandon()
+            raise
+        writer.commit(composition_output_key(composition.id))
+    with transaction(runtime.session_factory) as session:
+        row = session.get(Composition, composition.id)
+        if row is not None:
+            row.sha256 = sha256
+            row.last_read_at = utcnow()
+    COMPUTATIONS.land(flight)
+    if held is not None:
+        emit(held)
 
 
 def record_read(session: Session, composition: Composition) -> None:
