@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Header, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from patchhub.hf_revisions import MAIN
@@ -22,6 +22,7 @@ from registry.resources.hf.schemas import Commit, GitRefs, ModelInfo, TreeEntry
 from registry.resources.hf.snapshots import find_repo, resolve_snapshot
 
 router = APIRouter(tags=["huggingface"], include_in_schema=False)
+MAX_PATHS = 1000  # paths one paths-info request may ask about
 
 
 def hf_principal(session: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Principal:
@@ -66,6 +67,21 @@ def list_tree(
     """One page holds the whole listing (a version has few files), so there is no Link header to follow."""
     snapshot = resolve_snapshot(session, runtime, principal, namespace, name, revision)
     return service.tree(snapshot, snapshot_files(session, snapshot), folder, recursive=recursive)
+
+
+@router.post("/api/models/{namespace}/{name}/paths-info/{revision}", response_model=list[TreeEntry])
+def paths_info(
+    namespace: str,
+    name: str,
+    revision: str,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: HfPrincipal,
+    paths: Annotated[list[str], Form(max_length=MAX_PATHS)],
+) -> list[TreeEntry]:
+    """get_paths_info and HfFileSystem: a read sent as a form POST."""
+    snapshot = resolve_snapshot(session, runtime, principal, namespace, name, revision)
+    return service.paths_info(snapshot_files(session, snapshot), paths)
 
 
 @router.get("/api/models/{namespace}/{name}/refs", response_model=GitRefs)

@@ -111,6 +111,18 @@ def tree(snapshot: Snapshot, files: list[RepoFile], folder: str, *, recursive: b
     return sorted(folders, key=lambda entry: entry.path) + entries
 
 
+def paths_info(files: list[RepoFile], paths: list[str]) -> list[TreeEntry]:
+    """The entries of the paths that exist (a file, or a folder holding files), in the order asked."""
+    by_path = {file.path: file for file in files}
+    entries = []
+    for path in dict.fromkeys(p.strip("/") for p in paths):
+        if path in by_path:
+            entries.append(_file_entry(by_path[path]))
+        elif path and any(file.path.startswith(f"{path}/") for file in files):
+            entries.append(TreeEntry(type="directory", path=path, oid=_folder_oid(path, files), size=0))
+    return entries
+
+
 def _file_entry(file: RepoFile) -> TreeEntry:
     lfs = None
     if file.sha256 is not None:

@@ -118,3 +118,16 @@ def test_a_composition_of_a_sharded_base_composes_the_shards_it_touches(
         )
         untouched = [other for other in base if other != name]
         assert all(np.array_equal(composed[other], base[other]) for other in untouched)
+
+
+def test_paths_info_answers_for_the_paths_that_exist(
+    live_server: LiveServer, namespace: NamespaceAccess, hf_cache: Path, tmp_path: Path
+) -> None:
+    contents = _push_folder(live_server, namespace, tmp_path / "tiny")
+    api = HfApi(endpoint=live_server.url, token=namespace.read_token)
+    found = api.get_paths_info(f"{namespace.name}/tiny", ["config.json", "tokenizer", "absent.txt"])
+    assert [(type(entry).__name__, entry.path) for entry in found] == [
+        ("RepoFile", "config.json"),
+        ("RepoFolder", "tokenizer"),
+    ]
+    assert found[0].size == len(contents["config.json"])  # type: ignore[union-attr]
