@@ -248,43 +248,55 @@ class ArtifactUploader:
             self.cache.forget_upload(key)
             return self._artifact(upload.artifact_id)
         if upload is None:
-            # Straight to the object store when the service offers it (S3 allows 5 MiB parts at the least).
-            transfer = "direct" if self.options.part_size >= MIN_DIRECT_PART_SIZE else "streamed"
-            upload = self.uploads.create(model, kind=kind, metadata=metadata, parents=parents, transfer=transfer)
-            self.cache.remember_upload(key, upload.id)
-        stored = {part.number: part for part in upload.parts}
-        part_size = self.options.part_size
-        starts = list(enumerate(range(0, file.size, part_size), start=1))
+            upload = self._new_upload(key, model, kind=kind, metadata=metadata, parents=parents)
         with progress_bar(file.size, f"upload {model}", enabled=self.progress) as bar:
-            if upload.transfer == "direct":
-
-                def send_direct(number: int, start: int) -> int:
-                    data = file.read(start, min(start + part_size, file.size))
-                    have = stored.get(number)
-                    if (
-                        have is None
-                        or have.size != len(data)
-                        or have.etag != f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
-                    ):
-                        self.uploads.put_part_direct(upload.id, number, data)
-                    return len(data)
-
-                with ThreadPoolExecutor(
-                    self.options.direct_parts_in_flight, thread_name_prefix="patchhub-part"
-                ) as pool:
-                    for sent in pool.map(lambda item: send_direct(*item), starts):
-                        bar.update(sent)
-            else:
-                for number, start in starts:
-                    data = file.read(start, min(start + part_size, file.size))
-                    have = stored.get(number)
-                    if have is None or have.size != len(data) or have.sha256 != hashlib.sha256(data).hexdigest():
-                        self.uploads.put_part(upload.id, number, data)
-                    bar.update(len(data))
+            try:
+                self._send_parts(upload, file, bar.update)
+            except NotFoundError:
+                if upload.transfer != "direct":
+                    raise
+                # The store no longer holds this upload (gc drops staged uploads left idle, a complete that
+                # failed its checks drops the bytes): a new upload, every part sent again.
+                upload = self._new_upload(key, model, kind=kind, metadata=metadata, parents=parents)
+                bar.reset(total=file.size)
+                self._send_parts(upload, file, bar.update)
         with waiting(f"upload {model}: the service is joining and verifying the parts", enabled=self.progress):
             artifact = self._complete(upload.id, file.sha256)
         self.cache.forget_upload(key)
         return artifact
+
+    def _new_upload(self, key: str, model: str, *, kind: str, metadata: dict[str, Any], parents: list[str]) -> Upload:
+        # Straight to the object store when the service offers it (S3 takes parts of 5 MiB at the least).
+        transfer = "direct" if self.options.part_size >= MIN_DIRECT_PART_SIZE else "streamed"
+        upload = self.uploads.create(model, kind=kind, metadata=metadata, parents=parents, transfer=transfer)
+        self.cache.remember_upload(key, upload.id)
+        return upload
+
+    def _send_parts(self, upload: Upload, file: LocalFile, advance: Callable[[int], object]) -> None:
+        """The parts the service (or its store) lacks: the same size and sha256 (streamed) or MD5 (direct)."""
+        stored = {part.number: part for part in upload.parts}
+        part_size = self.options.part_size
+        starts = list(enumerate(range(0, file.size, part_size), start=1))
+        if upload.transfer != "direct":
+            for number, start in starts:
+                data = file.read(start, min(start + part_size, file.size))
+                have = stored.get(number)
+                if have is None or have.size != len(data) or have.sha256 != hashlib.sha256(data).hexdigest():
+                    self.uploads.put_part(upload.id, number, data)
+                advance(len(data))
+            return
+
+        def send_direct(number: int, start: int) -> int:
+            data = file.read(start, min(start + part_size, file.size))
+            have = stored.get(number)
+            md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            if have is None or have.size != len(data) or have.etag != f'"{md5}"':
+                self.uploads.put_part_direct(upload.id, number, data)
+            return len(data)
+
+        with ThreadPoolExecutor(self.options.direct_parts_in_flight, thread_name_prefix="patchhub-part") as pool:
+            for sent in pool.map(lambda item: send_direct(*item), starts):
+                advance(sent)
 
     def _recalled_upload(self, key: str) -> Upload | None:
         upload_id = self.cache.recall_upload(key)

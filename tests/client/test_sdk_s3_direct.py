@@ -13,6 +13,7 @@ from safetensors.numpy import save_file
 
 from patchhub import APIConnectionError, Client
 from patchhub.signature import quantize_signature
+from registry.blobs import S3BlobStore
 from tests.client.conftest import RecordingTransport
 from tests.fixtures.s3_direct import direct_server, origin  # noqa: F401
 from tests.fixtures.safetensors_files import tiny_model_bytes
@@ -134,3 +135,49 @@ def test_upload_sends_parts_to_the_bucket_and_resumes_there(
     assert sum(len(r.content) for r in to_api) < 4096  # JSON only: not one byte of the file
     assert not [r for r in to_api if r.url.path.endswith("/uploads") and r.method == "POST"]  # resumed
     assert writer.artifacts.download(artifact.id, tmp_path / "back.safetensors").read_bytes() == data
+
+
+def test_an_upload_whose_staged_parts_were_dropped_starts_again(
+    direct_server: LiveServer,  # noqa: F811
+    team: NamespaceAccess,
+    clients: list[Client],
+    tmp_path: Path,
+) -> None:
+    """gc aborts staged uploads left idle past its grace: rerunning the upload then makes a new one."""
+    rng = np.random.default_rng(805)
+    source = tmp_path / "big.safetensors"
+    save_file({"weight": rng.standard_normal(3 * 1024 * 1024).astype(np.float32)}, str(source))
+    options = {"multipart_threshold": 1, "part_size": 5 * 1024 * 1024, "max_retries": 0}
+    s3_origin = origin(direct_server.runtime.settings.s3_endpoint_url or "")
+    cache = tmp_path / "cache"
+    _client(direct_server, team.write_token, cache, clients).models.create(f"{team.name}/net", arch="mlp")
+
+    def lose_part_2(request: httpx.Request) -> Exception | None:
+        lost = origin(str(request.url)) == s3_origin and request.url.params.get("partNumber") == "2"
+        return httpx.ConnectError("connection reset", request=request) if lost else None
+
+    failing = _client(
+        direct_server,
+        team.write_token,
+        cache,
+        clients,
+        http_client=httpx.Client(transport=RecordingTransport(fail=lose_part_2)),
+        **options,
+    )
+    with pytest.raises(APIConnectionError):
+        failing.artifacts.upload(f"{team.name}/net", source)
+    store = direct_server.runtime.store
+    assert isinstance(store, S3BlobStore)
+    staged = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.staging_prefix).get("Uploads", [])
+    assert staged
+    for upload in staged:  # what gc does to uploads idle past its grace
+        store.client.abort_multipart_upload(Bucket=store.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+
+    recorder = RecordingTransport()
+    writer = _client(
+        direct_server, team.write_token, cache, clients, http_client=httpx.Client(transport=recorder), **options
+    )
+    artifact = writer.artifacts.upload(f"{team.name}/net", source)
+    assert artifact.size == source.stat().st_size
+    assert len([r for r in recorder.requests if r.method == "POST" and r.url.path.endswith("/uploads")]) == 1
+    assert writer.artifacts.download(artifact.id, tmp_path / "back.safetensors").read_bytes() == source.read_bytes()

@@ -118,6 +118,7 @@ def test_bytes_that_fail_a_check_leave_nothing_visible(direct_server: LiveServer
             assert word in done.json()["detail"], (case, done.json())
             assert not direct_server.runtime.store.exists(blob_key(sha256(data))), case
             assert client.post(f"/v1/uploads/{upload['id']}/complete", json={}).status_code == 409, case
+            assert client.get(f"/v1/uploads/{upload['id']}").status_code == 404, case  # so the SDK starts anew
         assert client.get(f"/v1/models/{team.name}/net/artifacts").json()["items"] == []
     assert set(_staged_keys(direct_server)) <= before  # no staged bytes left behind either
 

@@ -15,7 +15,7 @@ from registry.blobs import BlobStore
 from registry.blobs.s3_direct import DirectUpload, DirectUploadGone, S3DirectUploads, StoredPart, direct_uploads
 from registry.db.base import utcnow
 from registry.db.session import end_read_phase
-from registry.errors import Conflict, Invalid, PayloadTooLarge
+from registry.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from registry.models import Upload
 from registry.resources.artifacts.content import check_content
 from registry.resources.uploads.schemas import PartOut, PartUrlOut
@@ -55,11 +55,11 @@ def part_url(store: BlobStore, upload: Upload, direct: DirectUpload, number: int
     return PartUrlOut(number=number, url=uploads.part_url(direct, number), method="PUT", expires_at=expires_at)
 
 
-def parts_out(store: BlobStore, direct: DirectUpload) -> list[PartOut]:
+def parts_out(store: BlobStore, upload: Upload, direct: DirectUpload) -> list[PartOut]:
     try:
         stored = _uploads(store).parts(direct)
-    except DirectUploadGone:
-        return []
+    except DirectUploadGone:  # gc dropped it (idle past its grace), or a complete failed its checks
+        raise NotFound(f"upload {upload.id} no longer holds its parts in the store; start a new upload") from None
     return [PartOut(number=p.number, size=p.size, sha256=None, etag=p.etag) for p in stored]
 
 

@@ -196,7 +196,7 @@ def upload_out(session: Session, store: BlobStore, namespace: Namespace, model: 
     if target is None:
         stored = [PartOut(number=p.number, size=p.size, sha256=p.sha256) for p in parts(session, upload)]
     else:
-        stored = direct.parts_out(store, target) if upload.artifact_id is None else []
+        stored = direct.parts_out(store, upload, target) if upload.artifact_id is None else []
     return UploadOut(
         id=upload.id,
         model=f"{namespace.name}/{model.name}",
