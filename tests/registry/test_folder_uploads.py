@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -184,3 +185,23 @@ def test_gc_keeps_folder_files_and_live_uploads_and_drops_expired_ones(
     assert report.uploads_expired >= 1
     assert not store.exists(blob_key(hashlib.sha256(pending).hexdigest()))
     assert all(store.exists(blob_key(hashlib.sha256(data).hexdigest())) for data in folder.values())
+
+
+def test_two_completes_at_once_make_one_version(live_server: LiveServer, namespace: NamespaceAccess) -> None:
+    folder, _ = sharded_folder(seed=5)
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name)
+        upload_id = client.post(f"/v1/models/{namespace.name}/net/folder-uploads", json={"kind": "base"}).json()["id"]
+        for path, data in folder.items():
+            client.put(f"/v1/folder-uploads/{upload_id}/files/{path}", content=data).raise_for_status()
+    files = [{"path": p, "sha256": hashlib.sha256(d).hexdigest()} for p, d in folder.items()]
+
+    def complete() -> int:
+        with live_server.client(namespace.write_token) as client:
+            return client.post(f"/v1/folder-uploads/{upload_id}/complete", json={"files": files}).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        codes = sorted(pool.map(lambda _: complete(), range(4)))
+    assert codes == [201, 409, 409, 409]
+    with live_server.client(namespace.write_token) as client:
+        assert [a["version"] for a in client.get(f"/v1/models/{namespace.name}/net/artifacts").json()["items"]] == [1]

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from registry.deps import PrincipalDep, RuntimeDep, SessionDep
-from registry.domain.artifacts import check_parents
+from registry.domain.artifacts import check_parents, lock_model
 from registry.domain.models import find_model
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized, responses
 from registry.models import Role
@@ -97,6 +97,8 @@ def complete_folder_upload(
     whole (shard index, tensor names, kind)."""
     ns, model, upload = service.get_upload(session, upload_id)
     principal.require(Role.write, ns, hidden_as=f"folder upload {upload_id[:64]!r}")
+    lock_model(session, model)  # one complete at a time per model: a second one then sees this one's result
+    session.refresh(upload)
     service.check_open(upload)
     files = service.manifest(service.stored_files(session, upload), body.files)
     kind = ArtifactKind(upload.kind)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from registry.auth.principal import Principal
 from registry.db.base import utcnow
+from registry.db.upsert import upsert
 from registry.domain.artifacts import check_metadata, check_parents, new_id
 from registry.errors import Conflict, Invalid, NotFound
 from registry.models import FolderUpload, FolderUploadFile, Model, Namespace
@@ -116,15 +117,20 @@ async def store_file(
     return FolderFile(path, sha256, size, kind, {}, {})
 
 
-def record_file(session: Session, upload: FolderUpload, file: FolderFile) -> FolderUploadFile:
-    row = session.get(FolderUploadFile, (upload.id, file.path))
-    if row is None:
-        row = FolderUploadFile(upload_id=upload.id, path=file.path)
-        session.add(row)
-    row.sha256, row.size, row.kind = file.sha256, file.size, file.kind
-    row.tensor_index, row.file_metadata, row.created_at = file.tensor_index, file.file_metadata, utcnow()
+def record_file(session: Session, upload: FolderUpload, file: FolderFile) -> None:
+    """Remember a stored file (sending a path again replaces it; two sends of one path at once both land)."""
+    values = {
+        "upload_id": upload.id,
+        "path": file.path,
+        "sha256": file.sha256,
+        "size": file.size,
+        "kind": file.kind,
+        "tensor_index": file.tensor_index,
+        "file_metadata": file.file_metadata,
+        "created_at": utcnow(),
+    }
+    upsert(session, FolderUploadFile, values, conflict=("upload_id", "path"), update=tuple(values)[2:])
     session.flush()
-    return row
 
 
 def manifest(stored: list[FolderUploadFile], listed: list[FolderFileRef]) -> list[FolderFile]:
@@ -151,9 +157,19 @@ def manifest(stored: list[FolderUploadFile], listed: list[FolderFileRef]) -> lis
 
 
 def finish_upload(session: Session, upload: FolderUpload, artifact_id: str) -> None:
-    upload.artifact_id = artifact_id
+    """Mark the upload complete, unless a concurrent ``complete`` did first (then this one's version is
+    rolled back with the request: one folder upload makes one version)."""
+    claimed = session.execute(
+        update(FolderUpload)
+        .where(FolderUpload.id == upload.id, FolderUpload.artifact_id.is_(None))
+        .values(artifact_id=artifact_id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"folder upload {upload.id} was completed by another request meanwhile")
     session.execute(delete(FolderUploadFile).where(FolderUploadFile.upload_id == upload.id))
     session.flush()
+    session.refresh(upload)
 
 
 def file_out(row: FolderUploadFile | FolderFile) -> FileOut:
