@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import httpx
-from sqlalchemy import event
 
 from registry.db.session import transaction
 from registry.domain.evaluations import record_evaluation
 from tests.fixtures.safetensors_files import tiny_model_bytes
 from tests.fixtures.services import LiveServer, NamespaceAccess
+from tests.fixtures.statements import counted_statements
 from tests.registry.artifact_helpers import create_model, upload
-
-
-@contextmanager
-def counted_statements(server: LiveServer) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(server.runtime.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(server.runtime.engine, "before_cursor_execute", record)
 
 
 def _statements_for(server: LiveServer, client: httpx.Client, path: str, expected_items: int) -> int:
