@@ -14,7 +14,7 @@ from registry.blobs import BLOB_STORE_ERRORS
 from registry.db.outage import database_unavailable
 from registry.errors import HTTP_ERROR_NAMES, PatchhubError, Unavailable, error_body
 from registry.jobs.router import router as jobs_router
-from registry.metrics import RequestMetrics
+from registry.metrics import MetricsMiddleware, RequestMetrics
 from registry.openapi import install_openapi
 from registry.request_limits import RequestLimits
 from registry.resources.artifacts.files_router import router as artifact_files_router
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     app.state.metrics = RequestMetrics()
-    app.middleware("http")(app.state.metrics.middleware)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     routers = (
         health_router,
         namespaces_router,

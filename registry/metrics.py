@@ -7,10 +7,9 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -42,22 +41,39 @@ class RequestMetrics:
                 lines.append(f'patchhub_request_seconds_total{{method="{method}",route="{route}"}} {seconds:.6f}')
         return "\n".join(lines) + "\n"
 
-    async def middleware(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by route template and status, and names it in ``X-Request-ID``.
+
+    Plain ASGI (not ``app.middleware("http")``, whose per-message relaying of request and response bodies
+    cost more than the hashing on a streamed upload or download): messages pass through untouched except
+    the response start, which gains the header and is where the request is counted and timed."""
+
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
+        self._app = app
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        self.observe(request.method, _route_template(request), response.status_code, time.perf_counter() - started)
+        given = Headers(scope=scope).get("x-request-id", "")
         # Every response names its request, so a client's error report can be matched to the server's log.
-        response.headers["X-Request-ID"] = _request_id(request)
-        return response
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+        async def send_named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                elapsed = time.perf_counter() - started
+                self._metrics.observe(scope["method"], _route_template(scope), message["status"], elapsed)
+            await send(message)
+
+        await self._app(scope, receive, send_named)
 
 
-def _request_id(request: Request) -> str:
-    given = request.headers.get("x-request-id", "")
-    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-
-
-def _route_template(request: Request) -> str:
+def _route_template(scope: Scope) -> str:
     # Label by the route's template, never the raw path, so label cardinality stays bounded. The router
     # records the matched route in the request scope.
-    route = request.scope.get("route")
+    route = scope.get("route")
     return str(getattr(route, "path", "unmatched"))

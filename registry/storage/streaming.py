@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -16,21 +17,32 @@ INGEST_CHUNK = 4 * 1024 * 1024
 
 async def feed_request_body(request: Request, write: Callable[[bytes], None]) -> int:
     """Call ``write`` (in a worker thread) with the body in pieces of about INGEST_CHUNK; returns the size.
-    A client that disconnects half-way raises BadRequest."""
+    One piece is written while the next one arrives, so receiving never waits for hashing and the disk (and
+    ``write`` is never called twice at once). A client that disconnects half-way raises BadRequest."""
     pending: list[bytes] = []
     pending_size = size = 0
+    writing: asyncio.Task[None] | None = None
     try:
         async for chunk in request.stream():
             pending.append(chunk)
             pending_size += len(chunk)
             size += len(chunk)
             if pending_size >= INGEST_CHUNK:
-                await run_in_threadpool(write, b"".join(pending))
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(run_in_threadpool(write, b"".join(pending)))
                 pending, pending_size = [], 0
+        if writing is not None:
+            await writing
+        if pending:
+            await run_in_threadpool(write, b"".join(pending))
     except ClientDisconnect:
         raise BadRequest("the client disconnected before the upload finished; nothing was stored") from None
-    if pending:
-        await run_in_threadpool(write, b"".join(pending))
+    finally:
+        if writing is not None:
+            await asyncio.wait([writing])  # a failing caller aborts only once the last write has finished
+            if not writing.cancelled():
+                writing.exception()  # retrieved: raised above, or superseded by the error on its way
     return size
 
 
