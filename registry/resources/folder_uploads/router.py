@@ -77,10 +77,7 @@ async def put_folder_file(
     ns, _model, upload = await run_in_threadpool(service.get_upload, session, upload_id)
     principal.require(Role.write, ns, hidden_as=f"folder upload {upload_id[:64]!r}")
     service.check_open(upload)
-    await run_in_threadpool(service.check_room, session, upload, path)
-    await run_in_threadpool(session.commit)  # no transaction held while the bytes stream
-    stored = await service.store_file(request, runtime, path, kind, sha256)
-    await run_in_threadpool(service.record_file, session, upload, stored)
+    stored = await service.receive_file(request, runtime, session, upload, path, kind, sha256)
     return service.file_out(stored)
 
 

@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from registry.auth.principal import Principal
 from registry.db.base import utcnow
+from registry.db.session import end_read_phase
 from registry.db.upsert import upsert
 from registry.domain.artifacts import check_metadata, check_parents, new_id
 from registry.errors import Conflict, Invalid, NotFound
@@ -87,6 +88,24 @@ def check_room(session: Session, upload: FolderUpload, path: str) -> None:
         and len(stored_files(session, upload)) >= MAX_FOLDER_FILES
     ):
         raise Invalid(f"a folder holds at most {MAX_FOLDER_FILES} files")
+
+
+async def receive_file(
+    request: Request,
+    runtime: Runtime,
+    session: Session,
+    upload: FolderUpload,
+    path: str,
+    kind: str,
+    expected_sha256: str | None,
+) -> FolderFile:
+    """Store the request body as the file at ``path`` of ``upload`` and record it. No transaction is held
+    while the bytes stream."""
+    await run_in_threadpool(check_room, session, upload, path)
+    await run_in_threadpool(end_read_phase, session)
+    stored = await store_file(request, runtime, path, kind, expected_sha256)
+    await run_in_threadpool(record_file, session, upload, stored)
+    return stored
 
 
 async def store_file(
