@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import httpx
 import numpy as np
+import pytest
 from safetensors.numpy import save
 
 from registry.blobs import S3BlobStore
@@ -153,3 +154,20 @@ def test_without_redirects_a_direct_request_gets_a_streamed_upload(live_server: 
         assert client.put(f"/v1/uploads/{upload['id']}/parts/1", content=data).status_code == 200
         done = client.post(f"/v1/uploads/{upload['id']}/complete", json={"sha256": sha256(data)})
         assert done.status_code == 201 and done.json()["sha256"] == sha256(data)
+
+
+def test_a_direct_upload_over_the_size_limit_is_refused_and_dropped(
+    direct_server: LiveServer,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = _big_model(seed=905)
+    team = _team(direct_server)
+    monkeypatch.setattr(direct_server.runtime.settings, "max_upload_bytes", 10 * MiB)
+    with direct_server.client(team.write_token) as client:
+        upload = _start(client, team.name)
+        _send_parts(client, upload["id"], data)
+        refused = client.post(f"/v1/uploads/{upload['id']}/complete", json={"sha256": sha256(data)})
+        assert refused.status_code == 413 and str(10 * MiB) in refused.json()["detail"]
+        assert client.get(f"/v1/uploads/{upload['id']}").status_code == 404  # its parts are gone from the bucket
+        assert client.get(f"/v1/models/{team.name}/net/artifacts").json()["items"] == []
+    assert not direct_server.runtime.store.exists(blob_key(sha256(data)))

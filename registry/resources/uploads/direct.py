@@ -72,7 +72,11 @@ def join_and_verify(
         stored_parts = uploads.parts(direct)
     except DirectUploadGone:
         raise Conflict(f"upload {upload.id} was already completed or failed its checks; start a new one") from None
-    _check_parts(stored_parts, runtime.settings.max_upload_bytes)
+    try:
+        _check_parts(stored_parts, runtime.settings.max_upload_bytes)
+    except PayloadTooLarge:
+        uploads.discard(direct)  # no part can be taken back: the upload is over
+        raise
     end_read_phase(session)  # no transaction while the bytes are read back
     try:
         uploads.complete(direct, stored_parts)
