@@ -1,4 +1,4 @@
-"""Registering a folder's stored files as one version of a model."""
+"""Completing a folder upload: its stored files, checked as a folder, become one version of the model."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from patchhub.safetensors_format import SafetensorsHeader, TensorInfo
-from registry.domain.artifacts import register_artifact
-from registry.models import Artifact, ArtifactFile, Model
+from registry.auth.principal import Principal
+from registry.domain.artifacts import check_parents, lock_model, register_artifact
+from registry.models import Artifact, ArtifactFile, FolderUpload, Model
 from registry.models.artifact import ArtifactKind
 from registry.models.artifact_file import ONE_FILE_PATH, SAFETENSORS
 from registry.resources.artifacts.files import FolderFile, combined_index, folder_digest
+from registry.resources.folder_uploads import service
+from registry.resources.folder_uploads.checks import check_folder
+from registry.resources.folder_uploads.schemas import FolderFileRef
+from registry.runtime import Runtime
 from registry.storage.ingest import StoredBlob
+from registry.storage.keys import blob_key
 
 
 def register_folder(
@@ -62,4 +68,34 @@ def register_folder(
         for file in files
     )
     session.flush()
+    return artifact
+
+
+def complete_upload(
+    session: Session,
+    runtime: Runtime,
+    principal: Principal,
+    model: Model,
+    upload: FolderUpload,
+    listed: list[FolderFileRef],
+) -> Artifact:
+    """The version made of ``upload``'s files, which must be exactly ``listed``. One complete at a time per
+    model (the model is locked first), so a second complete of the same upload sees the first's result."""
+    lock_model(session, model)
+    session.refresh(upload)
+    service.check_open(upload)
+    files = service.manifest(service.stored_files(session, upload), listed)
+    kind = ArtifactKind(upload.kind)
+    check_folder(kind, files, lambda f: runtime.store.read(blob_key(f.sha256), 0, f.size))
+    parents = check_parents(session, upload.meta.get("parents", []), principal)
+    artifact = register_folder(
+        session,
+        model,
+        files,
+        kind=kind,
+        meta=upload.meta.get("metadata", {}),
+        parents=parents,
+        created_by=principal.token_name,
+    )
+    service.finish_upload(session, upload, artifact.id)
     return artifact

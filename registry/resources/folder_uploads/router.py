@@ -7,20 +7,16 @@ from fastapi import APIRouter, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from registry.deps import PrincipalDep, RuntimeDep, SessionDep
-from registry.domain.artifacts import check_parents, lock_model
 from registry.domain.models import find_model
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized, responses
 from registry.models import Role
-from registry.models.artifact import ArtifactKind
 from registry.resources.artifacts import service as artifacts
 from registry.resources.artifacts.schemas import ArtifactOut
 from registry.resources.folder_uploads import service
-from registry.resources.folder_uploads.checks import check_folder
-from registry.resources.folder_uploads.register import register_folder
+from registry.resources.folder_uploads.register import complete_upload
 from registry.resources.folder_uploads.schemas import FileOut, FolderUploadComplete, FolderUploadOut
 from registry.resources.uploads.schemas import UploadCreate
 from registry.storage.folder_files import check_path, file_kind
-from registry.storage.keys import blob_key
 
 router = APIRouter(prefix="/v1", tags=["folder uploads"])
 AUTH_ERRORS = (Unauthorized, Forbidden)
@@ -94,23 +90,7 @@ def complete_folder_upload(
     whole (shard index, tensor names, kind)."""
     ns, model, upload = service.get_upload(session, upload_id)
     principal.require(Role.write, ns, hidden_as=f"folder upload {upload_id[:64]!r}")
-    lock_model(session, model)  # one complete at a time per model: a second one then sees this one's result
-    session.refresh(upload)
-    service.check_open(upload)
-    files = service.manifest(service.stored_files(session, upload), body.files)
-    kind = ArtifactKind(upload.kind)
-    check_folder(kind, files, lambda f: runtime.store.read(blob_key(f.sha256), 0, f.size))
-    parents = check_parents(session, upload.meta.get("parents", []), principal)
-    artifact = register_folder(
-        session,
-        model,
-        files,
-        kind=kind,
-        meta=upload.meta.get("metadata", {}),
-        parents=parents,
-        created_by=principal.token_name,
-    )
-    service.finish_upload(session, upload, artifact.id)
+    artifact = complete_upload(session, runtime, principal, model, upload, body.files)
     return artifacts.artifact_out(session, ns, model, artifact)
 
 
