@@ -16,6 +16,7 @@ from registry.models.artifact import ArtifactKind
 from registry.names import check_name
 from registry.numbers import parse_count
 from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
+from registry.resources.artifacts.files import tensor_file
 from registry.resources.artifacts.schemas import AliasOut, ArtifactOut, ArtifactRef, TensorIndexOut, TensorOut
 
 # Lists never show tensors: leave the header (the largest column, one JSON entry per tensor) unread there.
@@ -148,6 +149,7 @@ def artifacts_out(session: Session, namespace: Namespace, model: Model, artifact
             aliases=aliases[artifact.id],
             created_at=artifact.created_at,
             created_by=artifact.created_by,
+            file_count=artifact.file_count,
         )
         for artifact in artifacts
     ]
@@ -161,7 +163,9 @@ def alias_out(namespace: Namespace, model: Model, alias: str, artifact: Artifact
 
 def tensor_index_out(artifact: Artifact) -> TensorIndexOut:
     tensors = [
-        TensorOut(name=name, dtype=entry["dtype"], shape=entry["shape"], numel=_numel(entry["shape"]))
+        TensorOut(
+            name=name, dtype=entry["dtype"], shape=entry["shape"], numel=_numel(entry["shape"]), file=tensor_file(entry)
+        )
         for name, entry in artifact.tensor_index.items()
     ]
     return TensorIndexOut(
