@@ -13,11 +13,15 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from registry.blobs.base import BlobStore
 from registry.blobs.s3 import S3BlobStore
 from registry.blobs.s3_client import MIN_PART_SIZE, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
+
+
+MIN_DIRECT_PART_SIZE = MIN_PART_SIZE  # S3's floor for every part but the last
 
 
 class DirectUploadGone(LookupError):
@@ -110,11 +114,8 @@ class S3DirectUploads:
         self.store.client.delete_object(Bucket=self.store.bucket, Key=upload.key)
 
 
-def direct_uploads(store: object) -> S3DirectUploads | None:
+def direct_uploads(store: BlobStore) -> S3DirectUploads | None:
     """Direct uploads for ``store`` when it offers them (S3 with presigned URLs on), else None."""
     if isinstance(store, S3BlobStore) and store.presigner is not None:
         return S3DirectUploads(store)
     return None
-
-
-MIN_DIRECT_PART_SIZE = MIN_PART_SIZE  # S3's floor for every part but the last

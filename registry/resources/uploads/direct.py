@@ -12,7 +12,14 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from registry.blobs import BlobStore
-from registry.blobs.s3_direct import DirectUpload, DirectUploadGone, S3DirectUploads, StoredPart, direct_uploads
+from registry.blobs.s3_direct import (
+    MIN_DIRECT_PART_SIZE,
+    DirectUpload,
+    DirectUploadGone,
+    S3DirectUploads,
+    StoredPart,
+    direct_uploads,
+)
 from registry.db.base import utcnow
 from registry.db.session import end_read_phase
 from registry.errors import Conflict, Invalid, NotFound, PayloadTooLarge
@@ -49,7 +56,7 @@ def _uploads(store: BlobStore) -> S3DirectUploads:
     return uploads
 
 
-def part_url(store: BlobStore, upload: Upload, direct: DirectUpload, number: int) -> PartUrlOut:
+def part_url(store: BlobStore, direct: DirectUpload, number: int) -> PartUrlOut:
     uploads = _uploads(store)
     expires_at = utcnow() + timedelta(seconds=uploads.presigner.expiry_s)
     return PartUrlOut(number=number, url=uploads.part_url(direct, number), method="PUT", expires_at=expires_at)
@@ -96,7 +103,7 @@ def _check_parts(stored: list[StoredPart], max_bytes: int) -> None:
         raise Invalid(f"parts must be numbered 1..N without gaps; missing {missing[:20]}" if stored else "no parts")
     if sum(p.size for p in stored) > max_bytes:
         raise PayloadTooLarge(f"upload is larger than the limit of {max_bytes} bytes")
-    small = [p.number for p in stored[:-1] if p.size < 5 * 1024 * 1024]
+    small = [p.number for p in stored[:-1] if p.size < MIN_DIRECT_PART_SIZE]
     if small:
         raise Invalid(f"every part but the last must hold at least 5 MiB (S3's rule); parts {small[:20]} do not")
 

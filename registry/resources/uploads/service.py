@@ -85,7 +85,7 @@ def part_url(store: BlobStore, upload: Upload, number: int) -> PartUrlOut:
     target = direct.of(upload)
     if target is None:
         raise Conflict(f"upload {upload.id} is streamed: PUT its parts to /v1/uploads/{upload.id}/parts/N")
-    return direct.part_url(store, upload, target, number)
+    return direct.part_url(store, target, number)
 
 
 def parts(session: Session, upload: Upload) -> list[UploadPart]:
