@@ -25,6 +25,7 @@ from registry.jobs.broker import enqueue
 from registry.jobs.schemas import JobOut
 from registry.models import Artifact, Job, JobLog, JobStatus, Namespace, Role
 from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
+from registry.resources.artifacts.files import is_folder
 from registry.resources.artifacts.refs import resolve_readable_ref
 from registry.runtime import Runtime
 
@@ -119,6 +120,8 @@ def _resolve_inputs(session: Session, principal: Principal, params: JobParams) -
             raise Invalid(
                 f"params.{field}: {ref[:80]!r} is a {artifact.kind.value} artifact, not {' or '.join(expected)}"
             )
+        if is_folder(artifact):
+            raise Invalid(f"params.{field}: {ref[:80]!r} is a model folder; jobs read one-file versions")
         values[field] = artifact.id
     return values
 

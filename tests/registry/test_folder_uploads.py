@@ -205,3 +205,16 @@ def test_two_completes_at_once_make_one_version(live_server: LiveServer, namespa
     assert codes == [201, 409, 409, 409]
     with live_server.client(namespace.write_token) as client:
         assert [a["version"] for a in client.get(f"/v1/models/{namespace.name}/net/artifacts").json()["items"]] == [1]
+
+
+def test_jobs_refuse_a_folder_version_as_input(live_server: LiveServer, namespace: NamespaceAccess) -> None:
+    folder, _ = sharded_folder(seed=6)
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name)
+        artifact = push_folder(client, namespace.name, "net", folder)
+        refused = client.post(
+            "/v1/jobs", json={"kind": "evaluate", "namespace": namespace.name, "params": {"artifact": artifact["id"]}}
+        )
+        assert refused.status_code == 422, refused.text
+        assert "params.artifact" in refused.json()["detail"] and "model folder" in refused.json()["detail"]
+        assert client.get("/v1/jobs", params={"namespace": namespace.name}).json()["items"] == []
