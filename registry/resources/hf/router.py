@@ -18,7 +18,7 @@ from registry.errors import NotFound, Unauthorized
 from registry.resources.hf import history, service
 from registry.resources.hf.errors import TokenRefused, WritesRefused
 from registry.resources.hf.files import file_response, snapshot_files
-from registry.resources.hf.schemas import Commit, GitRefs, ModelInfo, TreeEntry
+from registry.resources.hf.schemas import Commit, GitRefs, ModelInfo, TreeEntry, Whoami
 from registry.resources.hf.snapshots import find_repo, resolve_snapshot
 
 router = APIRouter(tags=["huggingface"], include_in_schema=False)
@@ -131,6 +131,11 @@ async def resolve_file(
         if_none_match=if_none_match,
         if_range=if_range,
     )
+
+
+@router.get("/api/whoami-v2", response_model=Whoami)
+def whoami(session: SessionDep, principal: HfPrincipal) -> Whoami:
+    return service.whoami(session, principal)
 
 
 @router.api_route("/api/{anything:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])

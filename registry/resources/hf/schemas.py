@@ -83,3 +83,27 @@ class Commit(BaseModel):
     date: datetime
     title: str
     message: str
+
+
+class AccessToken(BaseModel):
+    displayName: str
+    role: Literal["read", "write"]
+
+
+class WhoamiAuth(BaseModel):
+    type: Literal["access_token"] = "access_token"
+    accessToken: AccessToken
+
+
+class WhoamiOrg(BaseModel):
+    name: str
+
+
+class Whoami(BaseModel):
+    """``hf auth login`` and ``whoami()``: the token as a user, its namespace as the one organization."""
+
+    type: Literal["user"] = "user"
+    name: str
+    fullname: str
+    orgs: list[WhoamiOrg]
+    auth: WhoamiAuth

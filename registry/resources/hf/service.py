@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Literal
 
+from sqlalchemy.orm import Session
+
+from registry.auth.principal import Principal
 from registry.blobs import BlobStore
+from registry.models import Namespace, Role
 from registry.resources.artifacts.files import download_name
 from registry.resources.hf.cards import CARD_FILE, MAX_CARD_BYTES, card_data
 from registry.resources.hf.errors import EntryNotFound
 from registry.resources.hf.files import RepoFile
-from registry.resources.hf.schemas import ModelInfo, SafetensorsInfo, Sibling, SiblingLfs, TreeEntry, TreeLfs
+from registry.resources.hf.schemas import (
+    AccessToken,
+    ModelInfo,
+    SafetensorsInfo,
+    Sibling,
+    SiblingLfs,
+    TreeEntry,
+    TreeLfs,
+    Whoami,
+    WhoamiAuth,
+    WhoamiOrg,
+)
 from registry.resources.hf.snapshots import Snapshot
 from registry.storage.keys import blob_key
 
@@ -154,3 +169,15 @@ def find_file(snapshot: Snapshot, files: list[RepoFile], path: str) -> RepoFile:
         if file.path == path:
             return file
     raise EntryNotFound(f"{path[:200]} is not a file of {snapshot.repo_id} at this revision", snapshot.sha)
+
+
+def whoami(session: Session, principal: Principal) -> Whoami:
+    """The token, named as the Hub names a user's token: write covers admin (the Hub has no such role)."""
+    namespace = session.get(Namespace, principal.namespace_id) if principal.namespace_id is not None else None
+    role: Literal["read", "write"] = "read" if principal.role is Role.read else "write"
+    return Whoami(
+        name=principal.token_name,
+        fullname=principal.token_name,
+        orgs=[WhoamiOrg(name=namespace.name)] if namespace is not None else [],
+        auth=WhoamiAuth(accessToken=AccessToken(displayName=principal.token_name, role=role)),
+    )
