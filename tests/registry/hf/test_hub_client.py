@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
-from huggingface_hub import HfApi, hf_hub_download, snapshot_download
+from huggingface_hub import HfApi, get_session, hf_hub_download, snapshot_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
@@ -26,6 +26,14 @@ def _download(server: LiveServer, repo: str, token: str, cache: Path, **kwargs: 
     return Path(path).read_bytes()
 
 
+def _requests_seen(monkeypatch: pytest.MonkeyPatch) -> list[httpx2.Response]:
+    """The answers huggingface_hub's shared HTTP client receives from now to the end of the test."""
+    seen: list[httpx2.Response] = []
+    session = get_session()
+    monkeypatch.setitem(session.event_hooks, "response", [*session.event_hooks["response"], seen.append])
+    return seen
+
+
 def test_cold_then_warm_cache_fetches_the_bytes_once(
     live_server: LiveServer, namespace: NamespaceAccess, hf_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -33,15 +41,14 @@ def test_cold_then_warm_cache_fetches_the_bytes_once(
     with live_server.client(namespace.write_token) as client:
         push(client, namespace.name, "net", data)
     repo = f"{namespace.name}/net"
+    seen = _requests_seen(monkeypatch)
     first = hf_hub_download(repo, FILE, endpoint=live_server.url, token=namespace.read_token, cache_dir=hf_cache)
     assert Path(first).read_bytes() == data
-
-    def no_bytes(*_args: object, **_kwargs: object) -> Iterator[bytes]:
-        raise AssertionError("a warm cache must not download the file again")
-
-    monkeypatch.setattr(live_server.runtime.store, "iter_range", no_bytes)
+    assert [r.request.method for r in seen] == ["HEAD", "GET"]
+    seen.clear()
     again = hf_hub_download(repo, FILE, endpoint=live_server.url, token=namespace.read_token, cache_dir=hf_cache)
     assert again == first
+    assert [r.request.method for r in seen] == ["HEAD"]  # the warm cache asks whether main moved, nothing more
 
 
 def test_main_versions_aliases_and_the_revision_sha(
@@ -107,22 +114,16 @@ def test_safetensors_metadata_reads_only_the_header(
     assert len(data) > 100_001  # the client asks for the first 100 kB: a smaller file would be read whole
     with live_server.client(namespace.write_token) as client:
         push(client, namespace.name, "net", data)
-    reads: list[tuple[int, int]] = []
-    store = live_server.runtime.store
-    original = store.iter_range
-
-    def recorded(key: str, start: int, end: int) -> Iterator[bytes]:
-        reads.append((start, end))
-        return original(key, start, end)
-
-    monkeypatch.setattr(store, "iter_range", recorded)
+    seen = _requests_seen(monkeypatch)
     api = HfApi(endpoint=live_server.url, token=namespace.read_token)
     metadata = api.get_safetensors_metadata(f"{namespace.name}/net")
     assert not metadata.sharded
     tensors = metadata.files_metadata[FILE].tensors
     assert {name: tuple(info.shape) for name, info in tensors.items()} == SHAPES
     assert {info.dtype for info in tensors.values()} == {"F32"}
-    assert reads and all(end - start <= 100_001 for start, end in reads)
+    gets = [r for r in seen if r.request.method == "GET"]
+    assert gets and all(r.request.headers["range"].startswith("bytes=") and r.status_code == 206 for r in gets)
+    assert all(int(r.headers["content-length"]) <= 100_001 for r in gets)
 
 
 def test_missing_repo_revision_and_file_raise_the_clients_own_errors(
