@@ -1,4 +1,4 @@
-"""Downloading an artifact's file into the cache: resumable, verified, atomic.
+"""Downloading an artifact's file (or one file of a model folder) into the cache: resumable, verified, atomic.
 
 Bytes stream into ``<sha256>.incomplete``; a broken connection (or a later process) continues from the
 bytes already there with a ``Range`` request guarded by ``If-Range: "<sha256>"``. Only a file whose size
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from patchhub._http import Transport, translate_transport_errors
@@ -32,38 +33,53 @@ def file_sha256(path: Path, on_block: Callable[[int], object] | None = None) -> 
     return digest.hexdigest()
 
 
-def fetch_to_cache(transport: Transport, cache: BlobCache, artifact: Artifact, *, progress: bool) -> Path:
-    """The artifact's file in the cache, downloaded (or resumed) only if it is not there yet."""
-    cached = cache.lookup(artifact.sha256, artifact.size)
+@dataclass(frozen=True)
+class RemoteFile:
+    """Bytes the service serves at ``url_path``, with the sha256 and size it announced: an artifact's file,
+    or one file of a model folder. ``label`` names it in progress bars and errors."""
+
+    url_path: str
+    sha256: str
+    size: int
+    label: str
+
+
+def artifact_file(artifact: Artifact) -> RemoteFile:
+    return RemoteFile(f"/v1/artifacts/{artifact.id}/file", artifact.sha256, artifact.size, artifact.ref)
+
+
+def fetch_to_cache(transport: Transport, cache: BlobCache, artifact: Artifact | RemoteFile, *, progress: bool) -> Path:
+    """The file in the cache, downloaded (or resumed) only if it is not there yet."""
+    remote = artifact if isinstance(artifact, RemoteFile) else artifact_file(artifact)
+    cached = cache.lookup(remote.sha256, remote.size)
     if cached is not None:
         return cached
-    with cache.locked(artifact.sha256):
-        cached = cache.lookup(artifact.sha256, artifact.size)  # another process may have just finished it
+    with cache.locked(remote.sha256):
+        cached = cache.lookup(remote.sha256, remote.size)  # another process may have just finished it
         if cached is not None:
             return cached
-        partial = cache.incomplete_path(artifact.sha256)
+        partial = cache.incomplete_path(remote.sha256)
         have = partial.stat().st_size if partial.exists() else 0
-        with progress_bar(artifact.size, artifact.ref, enabled=progress, initial=min(have, artifact.size)) as bar:
-            transport.with_retries(lambda: _continue_download(transport, artifact, partial, bar.update))
-        _verify(partial, artifact)
-        final = cache.path(artifact.sha256)
+        with progress_bar(remote.size, remote.label, enabled=progress, initial=min(have, remote.size)) as bar:
+            transport.with_retries(lambda: _continue_download(transport, remote, partial, bar.update))
+        _verify(partial, remote)
+        final = cache.path(remote.sha256)
         os.replace(partial, final)
         return final
 
 
 def _continue_download(
-    transport: Transport, artifact: Artifact, partial: Path, advance: Callable[[int], object]
+    transport: Transport, remote: RemoteFile, partial: Path, advance: Callable[[int], object]
 ) -> None:
     """One try: append the missing bytes to ``partial`` (restarting it if the service sends it whole)."""
     have = partial.stat().st_size if partial.exists() else 0
-    if have > artifact.size:  # not a prefix of this blob: start over
+    if have > remote.size:  # not a prefix of this blob: start over
         partial.unlink()
         have = 0
-    if have == artifact.size:
+    if have == remote.size:
         return
-    headers = {"Range": f"bytes={have}-", "If-Range": f'"{artifact.sha256}"'} if have else {}
-    path = f"/v1/artifacts/{artifact.id}/file"
-    with transport.open("GET", path, headers=headers, follow_redirects=True) as response:
+    headers = {"Range": f"bytes={have}-", "If-Range": f'"{remote.sha256}"'} if have else {}
+    with transport.open("GET", remote.url_path, headers=headers, follow_redirects=True) as response:
         resumed = response.status_code == 206
         if resumed and not response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
             raise ChecksumMismatchError(
@@ -75,14 +91,14 @@ def _continue_download(
                 advance(len(chunk))
 
 
-def _verify(partial: Path, artifact: Artifact) -> None:
+def _verify(partial: Path, remote: RemoteFile) -> None:
     size = partial.stat().st_size
-    if size != artifact.size:
+    if size != remote.size:
         partial.unlink()
-        raise ChecksumMismatchError(f"downloaded {size} bytes of {artifact.ref}, expected {artifact.size}")
+        raise ChecksumMismatchError(f"downloaded {size} bytes of {remote.label}, expected {remote.size}")
     digest = file_sha256(partial)
-    if digest != artifact.sha256:
+    if digest != remote.sha256:
         partial.unlink()
         raise ChecksumMismatchError(
-            f"downloaded bytes of {artifact.ref} have sha256 {digest}, expected {artifact.sha256}"
+            f"downloaded bytes of {remote.label} have sha256 {digest}, expected {remote.sha256}"
         )

@@ -63,6 +63,26 @@ def test_push_folder_makes_one_version_of_every_file(
     }
 
 
+def test_download_writes_the_folder_through_the_cache(
+    make_client: Callable[..., Client], model_id: str, tmp_path: Path
+) -> None:
+    directory, files = _folder(tmp_path, seed=4)
+    client = make_client()
+    artifact = client.artifacts.push_folder(model_id, directory)
+    with pytest.raises(ValueError, match="model folder"):
+        client.artifacts.download(artifact.id)
+    target = client.artifacts.download(artifact.ref, f"{tmp_path}/out/")
+    assert target == tmp_path / "out" / f"{model_id.split('/')[1]}-v1"
+    written = {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    assert written == files
+    # Files already in the cache are not fetched again, by this version or another holding them.
+    recorder = RecordingTransport()
+    again = make_client(http_client=httpx.Client(transport=recorder)).artifacts.download(
+        artifact.id, tmp_path / "again"
+    )
+    assert again == tmp_path / "again" and not [p for p in recorder.paths("GET") if "/files/" in p]
+
+
 def test_a_push_failing_midway_leaves_no_version(
     make_client: Callable[..., Client], model_id: str, tmp_path: Path
 ) -> None:
@@ -116,3 +136,7 @@ def test_cli_push_dir(
     assert {path: hashlib.sha256(data).hexdigest() for path, data in stored.items()} == {
         path: hashlib.sha256(data).hexdigest() for path, data in files.items()
     }
+    assert main(["pull", model, "-o", str(tmp_path / "pulled")]) == 0
+    pulled = tmp_path / "pulled"
+    assert capsys.readouterr().out.strip() == str(pulled)
+    assert {p.relative_to(pulled).as_posix(): p.read_bytes() for p in pulled.rglob("*") if p.is_file()} == files

@@ -140,7 +140,11 @@ def push(
 
 @click.command()
 @click.argument("ref")
-@click.option("-o", "--output", help="a file, or a directory (DIR/ is created) that receives NAME-vVERSION.safetensors")
+@click.option(
+    "-o",
+    "--output",
+    help="a file, or a directory (DIR/ is created) that receives NAME-vVERSION.safetensors (a folder: NAME-vVERSION/)",
+)
 @global_options
 @click.pass_context
 def pull(ctx: click.Context, ref: str, output: str | None) -> None:

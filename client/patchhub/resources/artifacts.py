@@ -9,6 +9,7 @@ from typing import Any
 
 from patchhub._output import copy_out
 from patchhub.download import fetch_to_cache
+from patchhub.folder_download import download_folder
 from patchhub.folder_upload import FolderUploader, folder_files
 from patchhub.refs import parse_ref
 from patchhub.resources._base import Resource, segment
@@ -115,8 +116,18 @@ class Artifacts(Resource):
         With no ``path`` the cached file itself is returned: treat it as read-only. As with ``cp``, a
         ``path`` that is a directory, or ends with ``/`` (the directory is then created), receives
         ``<name>-v<version>.safetensors``; any other ``path`` is the file's name.
+
+        A model folder (``file_count > 1``) needs ``path``: a directory that is, or ends with ``/``, receives
+        ``<name>-v<version>/`` with every file at its path; any other ``path`` is the folder itself. Each
+        file goes through the cache like a one-file download (resumed, verified, shared by versions).
         """
         artifact = self.resolve(ref)
+        if artifact.file_count > 1:
+            if path is None:
+                raise ValueError(
+                    f"{artifact.ref} is a model folder of {artifact.file_count} files; give path= a directory"
+                )
+            return download_folder(self._transport, self._client.cache, artifact, path, progress=self._client.progress)
         cached = fetch_to_cache(self._transport, self._client.cache, artifact, progress=self._client.progress)
         if path is None:
             return cached
