@@ -24,8 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 MAIN = "main"
-MAX_REVISION_CHARS = 4096
-MAX_PATCHES = 64
+MAX_REVISION_CHARS = 255  # clients keep refs/<revision> as a file: a longer name cannot be stored
 MODEL_SEPARATOR = "~"  # stands for the '/' of 'namespace/name'
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -71,7 +70,10 @@ Revision = Named | RevisionSha | CompositionId | Recipe
 def parse_revision(text: str) -> Revision:
     """What ``text`` names; a ValueError says what is wrong with it."""
     if not text or len(text) > MAX_REVISION_CHARS:
-        raise ValueError(f"a revision has 1-{MAX_REVISION_CHARS} characters")
+        raise ValueError(
+            f"a revision has 1-{MAX_REVISION_CHARS} characters (clients store it as a file name); name a longer "
+            "composition by its id (POST /v1/compositions)"
+        )
     if "+" in text:
         return _parse_recipe(text)
     if _HEX40.fullmatch(text):
@@ -113,8 +115,7 @@ def _parse_named(text: str) -> Named:
 
 def _parse_recipe(text: str) -> Recipe:
     base_text, *patch_texts = text.split("+")
-    if not patch_texts or len(patch_texts) > MAX_PATCHES:
-        raise ValueError(f"a composition revision names 1-{MAX_PATCHES} signatures after its base")
+
     if _HEX40.fullmatch(base_text) or _HEX64.fullmatch(base_text):
         raise ValueError("the base of a composition revision is main, a version or an alias, not a sha or an id")
     base = _parse_named(base_text)

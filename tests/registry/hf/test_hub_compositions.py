@@ -87,6 +87,7 @@ def test_composed_files_before_their_first_download(
         ("{ns}~fog=half", "not a scale"),
         ("{other}~fog", "does not exist"),  # a signature the token cannot read is one that does not exist
         ("{ns}~net", "not an rws signature"),
+        ("+".join(["{ns}~fog=0.001"] * 12), "by its id"),  # longer than a file name: clients could not cache it
     ],
 )
 def test_recipes_that_do_not_compose_are_missing_revisions(
