@@ -7,23 +7,33 @@ from typing import Any
 
 from torch import nn
 
-from registry.contract.context import JobContext
+from registry.contract.context import JobCancelled, JobContext
 from registry.contract.handlers import JobOutcome, handles
 from registry.contract.kinds.training import EvaluateParams
 from workers.data import ImageDataset
 from workers.jobs.io import load_dataset_param, model_from_artifact, torch_device
 from workers.rws.corruptions import corrupt_dataset
-from workers.training import evaluate_classifier
+from workers.training import TrainingCancelled, evaluate_classifier
 
 
 @handles(EvaluateParams)
 def run_evaluate(context: JobContext, params: EvaluateParams) -> JobOutcome:
+    try:
+        return _evaluate(context, params)
+    except TrainingCancelled:
+        context.raise_if_stopping()
+        raise JobCancelled(context.job_id) from None
+
+
+def _evaluate(context: JobContext, params: EvaluateParams) -> JobOutcome:
     artifact = context.read_artifact(params.artifact)
     model, arch, _config = model_from_artifact(artifact)
     data = load_dataset_param(context, params, params.dataset, params.split)
     context.progress(0.05, f"evaluating {arch} on {len(data)} images")
     device = torch_device(params.device)
-    metrics = evaluate_classifier(model, data, batch_size=params.batch_size, device=device)
+    metrics = evaluate_classifier(
+        model, data, batch_size=params.batch_size, device=device, should_stop=context.should_stop
+    )
     context.log(f"metrics: {metrics}")
     evaluation: dict[str, Any] = {"job": context.job_id, "dataset": params.dataset, "split": params.split, **metrics}
     result: dict[str, Any] = {"metrics": metrics, "artifact": artifact.id}
@@ -57,7 +67,7 @@ def robustness_report(
         table[corruption] = {}
         for severity in params.severities:
             corrupted = corrupt_dataset(data, corruption, severity, params.corruption_seed)
-            top1 = evaluate_classifier(model, corrupted, device=device)["top1"]
+            top1 = evaluate_classifier(model, corrupted, device=device, should_stop=context.should_stop)["top1"]
             table[corruption][str(severity)] = top1
             done += 1
             context.progress(0.05 + 0.95 * done / cells, f"{corruption}@{severity}: top1 {top1:.4f}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -10,6 +11,7 @@ from torch import nn
 
 from workers.data.batching import iterate_batches, to_model_input
 from workers.data.dataset import ImageDataset
+from workers.training.config import TrainingCancelled
 
 
 def resolve_device(device: str) -> torch.device:
@@ -22,11 +24,16 @@ def resolve_device(device: str) -> torch.device:
 
 @torch.no_grad()
 def evaluate_classifier(
-    model: nn.Module, data: ImageDataset, batch_size: int = 256, device: str = "auto"
+    model: nn.Module,
+    data: ImageDataset,
+    batch_size: int = 256,
+    device: str = "auto",
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """{"top1", "top5" (only when num_classes > 5), "loss", "n"}; accuracies are fractions in [0, 1].
 
-    The model runs in eval mode on ``device`` and is returned to its previous mode and device.
+    The model runs in eval mode on ``device`` and is returned to its previous mode and device. ``should_stop``
+    is polled before every batch; a True answer raises ``TrainingCancelled``.
     """
     if len(data) == 0:
         raise ValueError("cannot evaluate on an empty dataset")
@@ -38,6 +45,8 @@ def evaluate_classifier(
     total_loss = 0.0
     try:
         for images, labels in iterate_batches(data.images, data.labels, batch_size):
+            if should_stop is not None and should_stop():
+                raise TrainingCancelled("evaluation stopped")
             images, labels = images.to(target), labels.to(target)
             logits = model(to_model_input(images)).float()  # [B, num_classes]
             total_loss += float(F.cross_entropy(logits, labels, reduction="sum"))

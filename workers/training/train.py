@@ -129,7 +129,7 @@ def _train(
         }
         evaluated = ema.shadow if ema is not None else model
         if val is not None:
-            val_metrics = evaluate_classifier(evaluated, val, device=device.type)
+            val_metrics = evaluate_classifier(evaluated, val, device=device.type, should_stop=should_stop)
             record.update({f"val_{k}": v for k, v in val_metrics.items() if k != "n"})
         history.append(record)
         summary = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if isinstance(v, float))

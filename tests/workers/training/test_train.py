@@ -93,3 +93,16 @@ def test_evaluate_reports_top5_only_with_more_than_five_classes(digits_8px, fres
     small.num_classes = 4
     four_way = evaluate_classifier(small_convnet(num_classes=4), small, device="cpu")
     assert "top5" not in four_way and 0.0 <= four_way["top1"] <= 1.0
+
+
+def test_evaluation_polls_should_stop_before_every_batch(digits_8px, fresh_convnet) -> None:
+    _, test = digits_8px
+    asked: list[int] = []
+
+    def stop_at_the_third_batch() -> bool:
+        asked.append(1)
+        return len(asked) == 3
+
+    with pytest.raises(TrainingCancelled):
+        evaluate_classifier(fresh_convnet, test, batch_size=10, device="cpu", should_stop=stop_at_the_third_batch)
+    assert len(asked) == 3 and len(test) > 30  # asked before each batch, stopped long before the end
