@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import RedirectResponse
 
 from registry.deps import RuntimeDep, SessionDep
+from registry.domain.artifacts import get_artifact
 from registry.errors import Invalid, PatchhubError
 from registry.models.artifact import ArtifactKind
 from registry.resources.compositions import router as compositions_api
@@ -108,6 +109,15 @@ def sdk_call(url: str, base: str, patches: list[tuple[str, float]]) -> str:
     )
 
 
+def transformers_snippet(url: str, repo: str, composition_id: str) -> str:
+    """Loading the composition with transformers through the Hugging Face protocol (docs/huggingface.md)."""
+    return (
+        f"# export HF_ENDPOINT={url} HF_TOKEN=<a patchhub token>\n"
+        "from transformers import AutoModel\n\n"
+        f"model = AutoModel.from_pretrained({repo!r}, revision={composition_id!r})"
+    )
+
+
 @router.get("/compositions/{composition_id}")
 def composition_page(
     request: Request, composition_id: str, runtime: RuntimeDep, session: SessionDep, principal: PagePrincipalDep
@@ -117,10 +127,12 @@ def composition_page(
     )
     patches = [(p.artifact, p.scale) for p in composition.patches]
     url = str(request.base_url).rstrip("/")
+    base_namespace, base_model, _base = get_artifact(session, composition.base)
     context = {
         "composition": composition,
         "cli": cli_command(composition.base, patches),
         "sdk": sdk_call(url, composition.base, patches),
+        "hf": transformers_snippet(url, f"{base_namespace.name}/{base_model.name}", composition.id),
         "url": url,
     }
     return render(request, "composition.html", context, principal=principal)
