@@ -17,6 +17,7 @@ from registry.models.artifact_file import OTHER, SAFETENSORS
 from registry.storage.keys import blob_key, is_sha256
 
 MAX_PATH_CHARS = 255
+MAX_NAME_BYTES = 255  # one segment, as file systems count it (NAME_MAX)
 MAX_FOLDER_FILES = 1000
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 CONVERT_HINT = (
@@ -37,6 +38,10 @@ def check_path(path: str) -> str:
         raise Invalid(f"file path {path[:80]!r} holds a control character")
     if any(part in ("", ".", "..") for part in path.split("/")):
         raise Invalid(f"file path {path[:80]!r} has an empty, '.' or '..' segment")
+    if any(len(part.encode()) > MAX_NAME_BYTES for part in path.split("/")):
+        raise Invalid(
+            f"file path {path[:80]!r} has a name over {MAX_NAME_BYTES} bytes (UTF-8): no file system takes it"
+        )
     if path.split("/")[0] in (".git", ".cache"):
         raise Invalid(f"file path {path[:80]!r} is inside {path.split('/')[0]}/, which a model folder never pushes")
     return path

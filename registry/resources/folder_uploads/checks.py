@@ -47,7 +47,7 @@ def check_index(path: str, data: bytes, owner: dict[str, str], paths: set[str]) 
     """The index's ``weight_map`` names every tensor of the shards it names, each in the shard that holds it."""
     try:
         weight_map = json.loads(data)["weight_map"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise Invalid(f"{path} must be JSON with a weight_map object") from None
     if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
         raise Invalid(f"{path}: weight_map must map tensor names to shard file names")
