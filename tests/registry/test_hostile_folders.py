@@ -129,7 +129,6 @@ def test_hostile_file_paths_are_refused_and_store_nothing(live_server: LiveServe
         assert stored_paths(client, upload_id) == sorted(["tokenizer/vocab.txt", "%2e%2e%2f.json", "n" * 250 + ".json"])
 
 
-@pytest.mark.xfail(strict=True, reason="folders: case-only twins and file/folder clashes are accepted (notes/tidy.md)")
 def test_paths_that_clash_on_disk_are_refused_at_complete(live_server: LiveServer, namespace: NamespaceAccess) -> None:
     """Two paths that one checkout cannot hold both (a case-only twin on macOS and Windows, a file where another
     file needs a folder) would make snapshot_download lose a file: the folder is refused."""

@@ -21,6 +21,7 @@ INDEX_SUFFIX = ".safetensors.index.json"
 def check_folder(kind: ArtifactKind, files: Sequence[FolderFile], read: Callable[[FolderFile], bytes]) -> None:
     """Raise Invalid unless ``files`` make a valid ``kind`` version; ``read`` gives a stored file's bytes
     (called only for shard indexes, which are at most the folder-file size limit)."""
+    check_paths_fit_on_disk([file.path for file in files])
     owner: dict[str, str] = {}
     tensors: dict[str, TensorInfo] = {}
     for file in sorted(files, key=lambda f: f.path):
@@ -41,6 +42,22 @@ def check_folder(kind: ArtifactKind, files: Sequence[FolderFile], read: Callable
     for file in files:
         if file.path.endswith(INDEX_SUFFIX):
             check_index(file.path, read(file), owner, {f.path for f in files})
+
+
+def check_paths_fit_on_disk(paths: Sequence[str]) -> None:
+    """Every checkout can hold all the paths: no two differ only in case (they collide on macOS and Windows),
+    and no file has the name of a folder another path needs (no file system holds both)."""
+    spelled: dict[str, str] = {}  # casefolded file or folder path -> how the folder spells it
+    files = {path.casefold() for path in paths}
+    for path in sorted(paths):
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            node = "/".join(parts[:depth])
+            other = spelled.setdefault(node.casefold(), node)
+            if other != node:
+                raise Invalid(f"{other!r} and {node!r} differ only in case; one checkout cannot hold both")
+            if depth < len(parts) and node.casefold() in files:
+                raise Invalid(f"{node!r} is a file and also the folder of {path!r}; no checkout can hold both")
 
 
 def check_index(path: str, data: bytes, owner: dict[str, str], paths: set[str]) -> None:
