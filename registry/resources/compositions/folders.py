@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from fastapi import Response, status
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from patchhub.compose import iter_composed
+from patchhub.signature import Signature
 from registry.db.base import utcnow
 from registry.db.session import transaction
 from registry.errors import Conflict
@@ -30,6 +31,7 @@ from registry.storage.background_sink import BackgroundSink
 from registry.storage.downloads import file_headers, not_modified
 from registry.storage.keys import composition_output_key
 from registry.storage.readers import BlobRangeReader, read_stored_header
+from registry.storage.run_ahead import RunAhead
 
 
 @dataclass(frozen=True)
@@ -90,42 +92,54 @@ def iter_and_cache_shard(
 ) -> Iterator[bytes]:
     """One composed shard, streamed and cached as it goes (the last piece is held back until the cached copy
     is committed), then ``flight`` lands. Bytes are ``iter_composed`` over the shard with each signature
-    restricted to the shard's tensors."""
+    restricted to the shard's tensors; the computation runs ahead of the response on its own thread
+    (``RunAhead``, as for one-file bases)."""
     try:
-        with transaction(runtime.session_factory) as session:
-            patch_rows = [(session.get(Artifact, p["artifact"]), p["scale"]) for p in composition.patches]
-        names = set(shard.tensor_index)
-        patches = []
-        for artifact, scale in patch_rows:
-            if artifact is not None:
-                signature = load_signature(runtime, artifact).restricted_to(names)
-                if signature.tensor_names:
-                    patches.append((signature, scale))
-        header = read_stored_header(runtime.store, files.file_key(shard), runtime.header_limits)
-        key = shard_output_key(composition.id, shard.path)
-        with runtime.store.open_writer(key) as writer:
-            sink = BackgroundSink(writer.write)
-            held: bytes | None = None
-            try:
-                for piece in iter_composed(header, BlobRangeReader(runtime.store, files.file_key(shard)), patches):
-                    sink.put(piece)
-                    if held is not None:
-                        yield held
-                    held = piece
-                sink.close()
-            except BaseException:
-                sink.abandon()
-                raise
-            writer.commit(key)
-        with transaction(runtime.session_factory) as session:
-            row = session.get(Composition, composition.id)
-            if row is not None:
-                row.last_read_at = utcnow()
-        COMPUTATIONS.land(flight)
-        if held is not None:
-            yield held
+        yield from RunAhead(lambda emit: _compute_and_cache_shard(runtime, composition, shard, flight, emit))
     finally:
         COMPUTATIONS.land(flight)
+
+
+def _shard_patches(runtime: Runtime, composition: Composition, shard: ArtifactFile) -> list[tuple[Signature, float]]:
+    """The composition's signatures restricted to the shard's tensors (those covering none left out)."""
+    with transaction(runtime.session_factory) as session:
+        patch_rows = [(session.get(Artifact, p["artifact"]), p["scale"]) for p in composition.patches]
+    names = set(shard.tensor_index)
+    restricted = [
+        (load_signature(runtime, artifact).restricted_to(names), scale)
+        for artifact, scale in patch_rows
+        if artifact is not None
+    ]
+    return [(signature, scale) for signature, scale in restricted if signature.tensor_names]
+
+
+def _compute_and_cache_shard(
+    runtime: Runtime, composition: Composition, shard: ArtifactFile, flight: Flight, emit: Callable[[bytes], None]
+) -> None:
+    patches = _shard_patches(runtime, composition, shard)
+    header = read_stored_header(runtime.store, files.file_key(shard), runtime.header_limits)
+    key = shard_output_key(composition.id, shard.path)
+    with runtime.store.open_writer(key) as writer:
+        sink = BackgroundSink(writer.write)
+        held: bytes | None = None
+        try:
+            for piece in iter_composed(header, BlobRangeReader(runtime.store, files.file_key(shard)), patches):
+                sink.put(piece)
+                if held is not None:
+                    emit(held)
+                held = piece
+            sink.close()
+        except BaseException:
+            sink.abandon()
+            raise
+        writer.commit(key)
+    with transaction(runtime.session_factory) as session:
+        row = session.get(Composition, composition.id)
+        if row is not None:
+            row.last_read_at = utcnow()
+    COMPUTATIONS.land(flight)
+    if held is not None:
+        emit(held)
 
 
 async def folder_file_response(
