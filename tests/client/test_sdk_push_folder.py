@@ -98,8 +98,15 @@ def test_a_push_failing_midway_leaves_no_version(
         client.artifacts.push_folder(model_id, directory)
     assert any(path.endswith("config.json") for path in failing.paths("PUT"))  # some files did go up
     assert list(make_client().artifacts.list(model_id)) == []
-    again = make_client().artifacts.push_folder(model_id, directory)
-    assert again.version == 1
+    # Running the same push again continues that upload: only the files the service lacks are sent.
+    recorder = RecordingTransport()
+    again = make_client(http_client=httpx.Client(transport=recorder)).artifacts.push_folder(model_id, directory)
+    assert again.version == 1 and again.file_count == len(_files)
+    assert not [p for p in recorder.paths("POST") if p.endswith("/folder-uploads")]
+    resent = sorted(p.split("/files/", 1)[1] for p in recorder.paths("PUT"))
+    sent_before = {p.split("/files/", 1)[1] for p in failing.paths("PUT") if not p.endswith(SHARD_2)}
+    assert SHARD_2 in resent and not sent_before & set(resent)
+    assert sorted(p.split("/files/", 1)[1] for p in {*failing.paths("PUT"), *recorder.paths("PUT")}) == sorted(_files)
 
 
 def test_pickles_are_refused_before_anything_is_sent(

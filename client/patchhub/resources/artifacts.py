@@ -83,11 +83,12 @@ class Artifacts(Resource):
 
         Every file is hashed and checked first: pickles (``.bin``, ``.pt``, ``.pth``, ``.pkl``, ``.ckpt``)
         raise ``NotSafetensorsError`` before anything is sent. ``.git/`` and ``.cache/`` are left out. The
-        version appears only once every file is stored; a push that fails midway leaves no version.
+        version appears only once every file is stored; a push that fails midway leaves no version, and
+        running the same push again continues it (only the files the service lacks are sent).
         """
         parent_ids = [self.resolve(p).id for p in parents or []]
         files = folder_files(directory)
-        uploader = FolderUploader(self._transport, progress=self._client.progress)
+        uploader = FolderUploader(self._transport, self._client.cache, progress=self._client.progress)
         return uploader.push(model, files, kind=kind, metadata=metadata or {}, parents=parent_ids)
 
     def resolve(self, ref: ArtifactLike) -> Artifact:
