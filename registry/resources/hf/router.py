@@ -69,7 +69,7 @@ def list_tree(
     return service.tree(snapshot, snapshot_files(session, snapshot), folder, recursive=recursive)
 
 
-@router.post("/api/models/{namespace}/{name}/paths-info/{revision}", response_model=list[TreeEntry])
+@router.post("/api/models/{namespace}/{name}/paths-info/{revision:path}", response_model=list[TreeEntry])
 def paths_info(
     namespace: str,
     name: str,
