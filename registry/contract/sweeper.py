@@ -14,9 +14,8 @@ from datetime import timedelta
 from registry.db.base import utcnow
 from registry.db.outage import database_unavailable
 from registry.db.session import transaction
-from registry.jobs import service
 from registry.jobs.broker import enqueue
-from registry.jobs.lifecycle import expire_dead_leases, unsent_jobs
+from registry.jobs.lifecycle import expire_dead_leases, mark_enqueued, unsent_jobs
 from registry.runtime import Runtime
 
 log = logging.getLogger("patchhub.sweeper")
@@ -33,7 +32,7 @@ def sweep_once(runtime: Runtime, *, expire_leases: bool = True) -> int:
     for job_id, queue in to_send:
         enqueue(runtime.settings, job_id, queue)
         with transaction(runtime.session_factory) as session:
-            service.mark_enqueued(session, job_id)
+            mark_enqueued(session, job_id)
         log.info("enqueued job %s on %s", job_id, queue)
     return len(to_send)
 

@@ -189,3 +189,10 @@ def unsent_jobs(session: Session, now: datetime, grace: timedelta, resend_after:
         )
     )
     return [(job_id, queue) for job_id, queue in rows]
+
+
+def mark_enqueued(session: Session, job_id: str) -> None:
+    """Note that the job's message was just sent to the broker (the sweeper resends what it never sent)."""
+    job = session.get(Job, job_id)
+    if job is not None:
+        job.enqueued_at = utcnow()

@@ -22,6 +22,7 @@ from registry.domain.job_artifacts import artifact_record
 from registry.domain.models import ensure_model
 from registry.errors import Conflict, Invalid, NotFound
 from registry.jobs.broker import enqueue
+from registry.jobs.lifecycle import mark_enqueued
 from registry.jobs.schemas import JobOut
 from registry.models import Artifact, Job, JobLog, JobStatus, Namespace, Role
 from registry.pagination import MAX_PAGE_SIZE, decode_page_token, encode_page_token
@@ -66,6 +67,21 @@ def submit_job(
     resolved = _resolve_inputs(session, principal, params)
     if existing is not None:  # compared before any output model is created: a refused replay creates nothing
         return _replayed(existing, kind, resolved), False
+    # What the submission writes (its output model, the job) is one savepoint: a submission refused after
+    # writing (it lost the race for its key to other params) leaves nothing, whoever commits the request.
+    with session.begin_nested():
+        return _record(session, principal, namespace, kind, params, resolved, idempotency_key)
+
+
+def _record(
+    session: Session,
+    principal: Principal,
+    namespace: Namespace,
+    kind: str,
+    params: JobParams,
+    resolved: dict[str, Any],
+    idempotency_key: str | None,
+) -> tuple[Job, bool]:
     for field in params.output_model_fields:
         resolved[field] = _output_model(session, principal, resolved[field], kind, params, resolved)
     job = Job(
@@ -245,12 +261,6 @@ def jobs_out(session: Session, rows: list[tuple[Namespace, Job]]) -> list[JobOut
         )
         for namespace, job in rows
     ]
-
-
-def mark_enqueued(session: Session, job_id: str) -> None:
-    job = session.get(Job, job_id)
-    if job is not None:
-        job.enqueued_at = utcnow()
 
 
 def enqueue_once_committed(session: Session, runtime: Runtime, job: Job) -> None:

@@ -1,4 +1,5 @@
-"""Workers reach the service only through the job contract (registry/contract), and the contract needs no torch."""
+"""Workers reach the service only through the job contract (registry/contract), and the contract needs neither
+torch nor the HTTP layer."""
 
 from __future__ import annotations
 
@@ -38,14 +39,19 @@ def test_workers_import_nothing_of_the_registry_but_the_contract() -> None:
     assert not outside, "workers/ must reach registry/ only through registry.contract:\n" + "\n".join(sorted(outside))
 
 
-def test_the_contract_imports_no_torch() -> None:
+# What the contract must not load: the ML code, and the HTTP layer (the API's web framework, resources, routers).
+FORBIDDEN = ("torch", "workers", "fastapi", "registry.resources", "registry.ui", "registry.jobs.router", "registry.app")
+
+
+def test_the_contract_imports_neither_torch_nor_the_http_layer() -> None:
     modules = [m.name for m in pkgutil.walk_packages(registry.contract.__path__, CONTRACT + ".")]
     assert {"registry.contract.kinds", "registry.contract.context", "registry.contract.running"} <= set(modules)
     code = "\n".join(
         [
             *(f"import {module}" for module in modules),
             "import sys",
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'workers')))",
+            f"forbidden = {FORBIDDEN!r}",
+            "print(sorted(m for m in sys.modules if any(m == f or m.startswith(f + '.') for f in forbidden)))",
         ]
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
