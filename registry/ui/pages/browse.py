@@ -127,7 +127,6 @@ def move_alias(
     except PatchhubError as exc:
         if exc.status_code in (401, 403):
             raise
-        session.rollback()
         return _model_page(
             request, namespace, name, session, principal, alias_error=exc.detail, status_code=exc.status_code
         )

@@ -90,7 +90,6 @@ def create_composition(
     except PatchhubError as exc:
         if exc.status_code in (401, 403):
             raise
-        session.rollback()
         return _builder(request, session, principal, base, rows or [("", "1.0")], exc.detail, 422)
     return RedirectResponse(f"/compositions/{composition.id}", status_code=303)
 
