@@ -120,7 +120,6 @@ def submit_job(
     except PatchhubError as exc:
         if exc.status_code in (401, 403):
             raise
-        session.rollback()
         return _form_page(request, session, principal, kind, values, exc.detail, exc.status_code)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
