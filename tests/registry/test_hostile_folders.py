@@ -15,17 +15,20 @@ from collections.abc import Iterator
 from urllib.parse import quote, urlparse
 
 import httpx
+import numpy as np
 import pytest
 import torch
 from sqlalchemy import func, select
 
+from patchhub.signature import quantize_signature
 from registry.db.base import utcnow
 from registry.db.session import transaction
 from registry.models import ArtifactFile, FolderUploadFile
 from registry.storage.folder_files import MAX_FOLDER_FILES
 from tests.fixtures.services import LiveServer, NamespaceAccess
 from tests.registry.artifact_helpers import create_model, stored_blob_keys
-from tests.registry.folder_helpers import INDEX, SHARD_1, SHARD_2, sharded_folder
+from tests.registry.folder_helpers import INDEX, SHARD_1, SHARD_2, SHARDED_SHAPES, push_folder, sharded_folder
+from tests.registry.range_checks import check_malformed_ranges
 
 HOSTILE_PATHS = {
     "parent segment": "../escape.json",
@@ -317,3 +320,31 @@ def test_a_shard_index_that_disagrees_with_the_shards_is_refused(
             assert client.get(f"/v1/folder-uploads/{upload_id}").json()["artifact_id"] is None
         assert version_count(client, namespace.name) == 0
         assert artifact_file_rows(live_server) == rows
+
+
+def test_malformed_ranges_and_paths_on_folder_files_and_composed_shards(
+    live_server: LiveServer, namespace: NamespaceAccess
+) -> None:
+    folder, _ = sharded_folder(seed=8)
+    shape = SHARDED_SHAPES[SHARD_2]["layer1.weight"]
+    delta = {"layer1.weight": np.full(shape, 0.01, dtype=np.float32)}
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name, arch="tiny")
+        create_model(client, namespace.name, name="fog", arch="tiny")
+        artifact = push_folder(client, namespace.name, "net", folder)
+        fog = client.put(
+            f"/v1/models/{namespace.name}/fog/artifacts",
+            params={"kind": "rws"},
+            content=quantize_signature(delta, bits=8, metadata={"arch": "tiny"}).to_bytes(),
+        ).json()
+        recipe = {"base": artifact["id"], "patches": [{"artifact": fog["id"], "scale": 0.5}]}
+        composition = client.post("/v1/compositions", json=recipe).json()["id"]
+        check_malformed_ranges(client, f"/v1/artifacts/{artifact['id']}/files/{SHARD_2}", folder[SHARD_2])
+        shard_url = f"/v1/compositions/{composition}/files/{SHARD_2}"
+        composed = client.get(shard_url, headers={"Range": "bytes=--1"}).content  # computed on this request
+        assert len(composed) == len(folder[SHARD_2]) and composed != folder[SHARD_2]
+        check_malformed_ranges(client, shard_url, composed)
+        for target in ("%2e%2e%2fconfig.json", "..%5cconfig.json", "CONFIG.JSON", "config.json%00", "x" * 5000):
+            for prefix in (f"/v1/artifacts/{artifact['id']}", f"/v1/compositions/{composition}"):
+                answer = client.get(f"{prefix}/files/{target}")
+                assert_refused(answer, 404, 422)

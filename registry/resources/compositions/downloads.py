@@ -11,6 +11,7 @@ from fastapi import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from registry.db.session import end_read_phase
 from registry.models import Composition
 from registry.resources.compositions import service
 from registry.resources.compositions.single_flight import COMPUTATIONS, Flight
@@ -62,6 +63,8 @@ async def computed_once_response(
     ``flight`` once cached. A Range request that finds nothing cached waits for the whole file, then reads
     its range from the cache."""
     key = await run_in_threadpool(stored_key)
+    if key is None:  # the computation commits its own row: this request must hold no lock and hide no row
+        await run_in_threadpool(end_read_phase, session)
     while key is None:
         flight, leads = COMPUTATIONS.join(flight_key)
         if not leads:
