@@ -10,7 +10,8 @@ same number of epochs in total:
 - torch_pruning:   Torch-Pruning (BN-scale importance, global) on a dense net trained for the pruning
                    epochs, pruned to the budget, then fine-tuned for the remaining epochs
 
-    python experiments/lapp_fashion.py --seeds 0 1 2 --json lapp_fashion.json            # reduced CPU size
+    # the reduced CPU run of docs/lapp.md (60 min wall on a shared 2-core machine)
+    python experiments/lapp_fashion.py --seeds 0 1 2 --train-images 1500 --json lapp_fashion.json
     python experiments/lapp_fashion.py --full --seeds 0 1 2 --json lapp_fashion_full.json # GPU
 """
 

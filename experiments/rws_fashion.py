@@ -14,7 +14,9 @@ streaming composition. Two signatures per robust model are compared:
 On its own clean base the plain difference reproduces the robust layers exactly, so it must win there;
 the projection is meant for transfer to other bases, composition and identification.
 
-    python experiments/rws_fashion.py --seeds 0 1 2 --json rws_fashion.json        # reduced CPU size
+    # the reduced CPU run of docs/rws.md (30 min wall on a shared 2-core machine)
+    python experiments/rws_fashion.py --seeds 0 1 2 --train-images 3000 --test-images 2000 \
+        --reference-epochs 15 --finetune-epochs 4 --json rws_fashion.json
     python experiments/rws_fashion.py --full --json rws_fashion_full.json          # full VGG-16, GPU
 """
 

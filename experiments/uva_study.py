@@ -5,7 +5,9 @@ modes) and the same network trained for actions only (policy mode, same step cou
 inference mode (workers/uva/evaluate.py). Writes one JSON object with the configs, every seed's metrics
 and their mean and standard deviation over seeds.
 
-    python experiments/uva_study.py --seeds 0 1 2 --steps 600 --out uva_study.json   # reduced CPU run
+    # the reduced CPU run of docs/uva.md (28 min wall on a shared 2-core machine)
+    python experiments/uva_study.py --seeds 0 1 2 --steps 450 --policy-seeds 20 --eval-clips 64 --num-iter 4 \
+        --out uva_study.json
     python experiments/uva_study.py --full --out uva_study_full.json                 # GPU-size run
     python experiments/uva_study.py --seeds 0 --steps 100 --out /tmp/smoke.json      # quick smoke run
 
