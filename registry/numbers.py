@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 
 MAX_DB_INT = 2**63 - 1
+# Ids of the rows numbered by a plain INTEGER key (tokens, job log lines): 32-bit on Postgres, so a larger id
+# in a query would fail there (integer out of range) instead of finding nothing.
+MAX_ROW_ID = 2**31 - 1
 _DIGITS = re.compile(r"[0-9]+")
 
 

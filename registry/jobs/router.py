@@ -17,7 +17,7 @@ from registry.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from registry.jobs import service
 from registry.jobs.schemas import JobCreate, JobKindOut, JobOut, JobPage, LogLine
 from registry.models import JobStatus, Role
-from registry.numbers import MAX_DB_INT
+from registry.numbers import MAX_ROW_ID
 from registry.pagination import PageSize
 from registry.resources.namespaces.service import get_namespace, listing_scope
 from registry.runtime import Runtime
@@ -106,7 +106,7 @@ def get_logs(
     job_id: str,
     session: SessionDep,
     principal: PrincipalDep,
-    after: Annotated[int, Query(ge=0, le=MAX_DB_INT, description="the last line id already read")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="the last line id already read")] = 0,
 ) -> list[LogLine]:
     """Log lines after the line id ``after`` (0: from the start)."""
     namespace, job = service.get_job(session, job_id)
@@ -130,7 +130,7 @@ def job_events(
     principal: PrincipalDep,
     last_event_id: Annotated[
         int,
-        Header(ge=0, le=MAX_DB_INT, description="resume: only log lines after this id (the last log event's id)"),
+        Header(ge=0, le=MAX_ROW_ID, description="resume: only log lines after this id (the last log event's id)"),
     ] = 0,
 ) -> Response:
     """Server-sent events: ``progress`` when status/progress/message change (and first, always), ``log`` per line

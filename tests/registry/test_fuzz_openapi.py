@@ -70,6 +70,23 @@ def api_schema(fuzz_target: LiveServer) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(f"{fuzz_target.url}/openapi.json", config=config, timeout=30)
 
 
+@pytest.fixture(scope="module")
+def fuzz_ids(fuzz_target: LiveServer) -> dict[str, int | str]:
+    """Ids the test puts into generated requests: an open folder upload for the folder routes (a generated id
+    only ever meets the 404), and a spare admin token revoked in place of the fuzzer's own (once that one is
+    revoked, every later request is a 401 and nothing behind authentication is fuzzed)."""
+    with fuzz_target.client() as admin:
+        upload = admin.post("/v1/models/fuzz/net/folder-uploads", json={"kind": "base"}).raise_for_status()
+        spare = admin.post("/v1/tokens", json={"name": "spare", "role": "admin"}).raise_for_status()
+        own = [
+            t["id"]
+            for t in admin.get("/v1/tokens").json()
+            if t["prefix"] and fuzz_target.admin_token.startswith(t["prefix"])
+        ]
+    assert len(own) == 1, own
+    return {"upload_id": upload.json()["id"], "spare_token_id": spare.json()["id"], "own_token_id": own[0]}
+
+
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
@@ -81,5 +98,13 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     derandomize=True,
     database=None,
 )
-def test_no_route_answers_5xx_or_off_schema(case: schemathesis.Case, fuzz_target: LiveServer) -> None:
+def test_no_route_answers_5xx_or_off_schema(
+    case: schemathesis.Case, fuzz_target: LiveServer, fuzz_ids: dict[str, int | str]
+) -> None:
+    parameters = dict(case.path_parameters or {})
+    if case.path.startswith("/v1/folder-uploads/") and case.method != "DELETE":
+        parameters["upload_id"] = fuzz_ids["upload_id"]
+    if case.path == "/v1/tokens/{token_id}" and str(parameters.get("token_id")) == str(fuzz_ids["own_token_id"]):
+        parameters["token_id"] = fuzz_ids["spare_token_id"]
+    case.path_parameters = parameters
     case.call_and_validate(headers={"Authorization": f"Bearer {fuzz_target.admin_token}"}, checks=CHECKS, timeout=30)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from registry.deps import PrincipalDep, SessionDep
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, responses
 from registry.models import ApiToken, Role
-from registry.numbers import MAX_DB_INT
+from registry.numbers import MAX_ROW_ID
 from registry.resources.namespaces import service
 from registry.resources.namespaces.schemas import (
     NamespaceCreate,
@@ -65,7 +65,7 @@ def list_tokens(session: SessionDep, principal: PrincipalDep) -> list[TokenOut]:
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, responses=responses(*AUTH_ERRORS, NotFound))
 def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=MAX_DB_INT)], session: SessionDep, principal: PrincipalDep
+    token_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], session: SessionDep, principal: PrincipalDep
 ) -> TokenOut:
     token = service.get_token(session, token_id)
     scope = service.get_namespace_by_id(session, token.namespace_id) if token.namespace_id else None

@@ -15,7 +15,7 @@ from registry.errors import Invalid, NotFound, PatchhubError
 from registry.jobs import router as jobs_api
 from registry.jobs.schemas import JobCreate, JobKindOut
 from registry.models import JobStatus, Role
-from registry.numbers import MAX_DB_INT, parse_count
+from registry.numbers import MAX_ROW_ID, parse_count
 from registry.resources.namespaces import router as namespaces_api
 from registry.resources.namespaces.service import get_namespace
 from registry.ui import job_forms, queries
@@ -144,7 +144,7 @@ def job_events(
     runtime: RuntimeDep,
     session: SessionDep,
     principal: PagePrincipalDep,
-    after: Annotated[int, Query(le=MAX_DB_INT)] = 0,
+    after: Annotated[int, Query(le=MAX_ROW_ID)] = 0,
 ) -> Response:
     """The API's event stream for this browser's session; ``after`` skips log lines the page already shows."""
     resume = parse_count(request.headers.get("last-event-id", ""))
