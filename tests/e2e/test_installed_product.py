@@ -66,6 +66,8 @@ def stack(installs: Installs, s3_endpoint: str, tmp_path: Path) -> Iterator[Stac
         "PATCHHUB_DATABASE_URL": database_url,  # does not exist yet: `db create` makes it
         "PATCHHUB_BLOB_URL": f"s3://e2e-{uuid.uuid4().hex[:10]}/registry",  # nor does the bucket
         "PATCHHUB_S3_ENDPOINT_URL": s3_endpoint,
+        # Presigned transfers: clients reach the store where the API does (compose: the host's MinIO port).
+        "PATCHHUB_S3_PUBLIC_ENDPOINT_URL": s3_endpoint,
         "PATCHHUB_S3_ACCESS_KEY_ID": "testing",
         "PATCHHUB_S3_SECRET_ACCESS_KEY": "testing",
         "PATCHHUB_BROKER_URL": redis.url,
