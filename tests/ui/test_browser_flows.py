@@ -218,7 +218,13 @@ def test_train_job_from_the_form_succeeds_live_and_another_is_cancelled(
     writer.open("/jobs/new?kind=train")
     fill("500")
     writer.wait(lambda: writer.all("#cancel-job") and writer.driver.current_url != job_url, what="the second job")
-    writer.wait(lambda: writer.text("#job-status") == "running", timeout=120, what="the second job to start")
+    try:
+        writer.wait(lambda: writer.text("#job-status") == "running", timeout=120, what="the second job to start")
+    except AssertionError as error:  # say what the API and the worker saw, not only what the page shows
+        job_id = writer.driver.current_url.rstrip("/").rsplit("/", 1)[-1]
+        with jobs_server.client(access.write_token) as client:
+            seen = client.get(f"/v1/jobs/{job_id}").text
+        raise AssertionError(f"{error}\nAPI: {seen}\nworker log:\n{worker.log_tail()}") from None
     writer.css("#cancel-job").click()
     writer.wait(lambda: writer.text("#job-status") == "cancelled", timeout=90, what="the cancellation")
     assert not writer.all("#cancel-job")
