@@ -2,7 +2,7 @@
 
 from registry.models.artifact import Alias, Artifact, ArtifactParent
 from registry.models.artifact_file import ArtifactFile, FolderUpload, FolderUploadFile
-from registry.models.composition import Composition
+from registry.models.composition import Composition, CompositionRecipe
 from registry.models.evaluation import Evaluation
 from registry.models.job import Job, JobLog, JobStatus
 from registry.models.model import Model
@@ -17,6 +17,7 @@ __all__ = [
     "ArtifactFile",
     "ArtifactParent",
     "Composition",
+    "CompositionRecipe",
     "Evaluation",
     "FolderUpload",
     "FolderUploadFile",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from patchhub.compose import (
     CompositionError,
@@ -22,8 +24,9 @@ from registry.db.base import utcnow
 from registry.db.session import transaction
 from registry.domain.artifacts import get_artifact
 from registry.errors import Invalid, NotFound
-from registry.models import Artifact, Composition, Role
+from registry.models import Artifact, Composition, CompositionRecipe, Role
 from registry.models.artifact import ArtifactKind
+from registry.models.composition import recipe_inputs
 from registry.resources.artifacts import files
 from registry.resources.artifacts.refs import resolve_readable_ref
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut, PatchOut
@@ -69,21 +72,36 @@ def create_composition(
     except CompositionError as exc:
         raise Invalid(f"the signatures do not fit the base: {exc}") from None
     key = recipe_hash(base.sha256, [(artifact.sha256, scale) for artifact, scale in patches])
-    existing = session.get(Composition, key)
-    if existing is not None:
-        return existing, False
-    active = [scale for _, scale in patches if scale != 0.0]
-    composition = Composition(
-        id=key,
-        base_id=base.id,
-        patches=[{"artifact": artifact.id, "scale": scale} for artifact, scale in patches],
-        size=base.size if files.is_folder(base) else header.total_size,
-        sha256=None if active else base.sha256,  # no active patch: the output is the base, byte for byte
-        created_by=principal.token_name,
-    )
-    session.add(composition)
-    session.flush()
-    return composition, True
+    named = [{"artifact": artifact.id, "scale": scale} for artifact, scale in patches]
+    composition = session.get(Composition, key)
+    if composition is None:
+        active = [scale for _, scale in patches if scale != 0.0]
+        composition = Composition(
+            id=key,
+            base_id=base.id,
+            patches=named,
+            size=base.size if files.is_folder(base) else header.total_size,
+            sha256=None if active else base.sha256,  # no active patch: the output is the base, byte for byte
+            created_by=principal.token_name,
+        )
+        session.add(composition)
+        session.flush()
+    # The same bytes from other artifacts (another namespace's copies) are the same composition, readable
+    # through this recipe: "created" is whether these artifacts were composed before, so nobody learns
+    # that someone else holds the same bytes.
+    recipe = session.get(CompositionRecipe, (key, recipe_inputs(base.id, named)))
+    created = recipe is None
+    if recipe is None:
+        recipe = CompositionRecipe(
+            composition_id=key,
+            inputs=recipe_inputs(base.id, named),
+            base_id=base.id,
+            patches=named,
+            created_by=principal.token_name,
+        )
+        session.add(recipe)
+        session.flush()
+    return _as_named_by(composition, recipe), created
 
 
 def _check_architecture(session: Session, base: Artifact, signatures: list[tuple[Signature, float]]) -> None:
@@ -104,13 +122,38 @@ def load_signature(runtime: Runtime, artifact: Artifact) -> Signature:
         raise Invalid(f"artifact {artifact.id} is not a valid signature: {exc}") from None
 
 
-def get_composition(session: Session, principal: Principal, composition_id: str) -> Composition:
+def get_composition(
+    session: Session, principal: Principal, composition_id: str, *, base_model_id: int | None = None
+) -> Composition:
+    """The composition as the first recipe of it that ``principal`` can read all the artifacts of names it
+    (with its base on ``base_model_id`` when given); none such: it does not exist for ``principal``."""
+    hidden = f"composition {composition_id[:64]!r}"
     composition = session.get(Composition, composition_id)
     if composition is None:
-        raise NotFound(f"composition {composition_id[:64]!r} does not exist")
-    for artifact_id in [composition.base_id, *(p["artifact"] for p in composition.patches)]:
-        namespace, _model, _artifact = get_artifact(session, artifact_id)
-        principal.require(Role.read, namespace, hidden_as=f"composition {composition_id[:64]!r}")
+        raise NotFound(f"{hidden} does not exist")
+    recipes = session.scalars(
+        select(CompositionRecipe)
+        .where(CompositionRecipe.composition_id == composition_id)
+        .order_by(CompositionRecipe.created_at, CompositionRecipe.inputs)
+    )
+    for recipe in recipes:
+        try:
+            for artifact_id in [recipe.base_id, *(p["artifact"] for p in recipe.patches)]:
+                namespace, model, _artifact = get_artifact(session, artifact_id)
+                principal.require(Role.read, namespace, hidden_as=hidden)
+                if artifact_id == recipe.base_id and base_model_id is not None and model.id != base_model_id:
+                    raise NotFound(f"{hidden} does not exist")
+        except NotFound:
+            continue
+        return _as_named_by(composition, recipe)
+    raise NotFound(f"{hidden} does not exist")
+
+
+def _as_named_by(composition: Composition, recipe: CompositionRecipe) -> Composition:
+    """``composition`` answering with ``recipe``'s artifacts and time for the rest of this session (not a
+    change to write: the row keeps the artifacts it was first registered with)."""
+    for name in ("base_id", "patches", "created_at"):
+        set_committed_value(composition, name, getattr(recipe, name))
     return composition
 
 
@@ -132,7 +175,7 @@ def computation_key(runtime: Runtime, composition_id: str) -> str:
 
 def cached_output_key(session: Session, runtime: Runtime, composition: Composition) -> str | None:
     """``stored_output_key`` after another request may have cached the output (re-reads the row)."""
-    session.refresh(composition)
+    session.refresh(composition, ["sha256"])  # not the artifacts: they stay the ones this reader's recipe names
     return stored_output_key(runtime, composition)
 
 

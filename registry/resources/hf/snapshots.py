@@ -111,7 +111,7 @@ def _by_sha(session: Session, principal: Principal, model: Model, sha: str) -> A
 
 def _composition(session: Session, principal: Principal, model: Model, composition_id: str) -> Composition:
     try:
-        composition = compositions.get_composition(session, principal, composition_id)
+        composition = compositions.get_composition(session, principal, composition_id, base_model_id=model.id)
     except NotFound:
         composition = None
     base = session.get(Artifact, composition.base_id) if composition is not None else None
