@@ -215,7 +215,6 @@ def test_a_folder_holds_at_most_the_file_limit(live_server: LiveServer, namespac
         assert put_file(client, upload_id, "vocab/0000.txt", b"0").status_code == 200  # replacing one still works
 
 
-@pytest.mark.xfail(strict=True, reason="folders: check_room counts before the body streams; parallel PUTs pass it")
 def test_parallel_files_do_not_pass_the_file_limit(live_server: LiveServer, namespace: NamespaceAccess) -> None:
     """Files sent at once while the folder has room for one: one is stored, the others are refused (otherwise
     the upload holds more files than complete may list, and can never complete)."""

@@ -100,7 +100,8 @@ async def receive_file(
     expected_sha256: str | None,
 ) -> FolderFile:
     """Store the request body as the file at ``path`` of ``upload`` and record it. No transaction is held
-    while the bytes stream."""
+    while the bytes stream. The room is checked before (a full folder reads no body) and again under the
+    upload's lock when recording (files sent at once all pass the first check)."""
     await run_in_threadpool(check_room, session, upload, path)
     await run_in_threadpool(end_read_phase, session)
     stored = await store_file(request, runtime, path, kind, expected_sha256)
@@ -137,7 +138,11 @@ async def store_file(
 
 
 def record_file(session: Session, upload: FolderUpload, file: FolderFile) -> None:
-    """Remember a stored file (sending a path again replaces it; two sends of one path at once both land)."""
+    """Remember a stored file (sending a path again replaces it; two sends of one path at once both land), if
+    the folder still has room once this upload's other writers are done. A refused file's bytes are left to
+    gc: they are content-addressed, so another upload in flight may be about to name the same blob."""
+    lock_upload(session, upload)
+    check_room(session, upload, file.path)
     values = {
         "upload_id": upload.id,
         "path": file.path,
@@ -150,6 +155,18 @@ def record_file(session: Session, upload: FolderUpload, file: FolderFile) -> Non
     }
     upsert(session, FolderUploadFile, values, conflict=("upload_id", "path"), update=tuple(values)[2:])
     session.flush()
+
+
+def lock_upload(session: Session, upload: FolderUpload) -> None:
+    """Serialise the writers of one folder upload until the transaction ends: a no-op UPDATE, which takes the
+    row lock on Postgres and the write lock on SQLite (see ``lock_model``), so what is read after it is
+    everything committed."""
+    session.execute(
+        update(FolderUpload)
+        .where(FolderUpload.id == upload.id)
+        .values(kind=FolderUpload.kind)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def manifest(stored: list[FolderUploadFile], listed: list[FolderFileRef]) -> list[FolderFile]:
