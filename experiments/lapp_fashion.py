@@ -9,6 +9,8 @@ same number of epochs in total:
 - uniform:         every block's inner width scaled by one factor, trained from scratch (Liu et al. 2019)
 - torch_pruning:   Torch-Pruning (BN-scale importance, global) on a dense net trained for the pruning
                    epochs, pruned to the budget, then fine-tuned for the remaining epochs
+- dense:           the unpruned ResNet-20 (100% of the MACs) for the same epochs: the "no accuracy drop"
+                   reference (not run by default)
 
     # the reduced CPU run of docs/lapp.md (60 min wall on a shared 2-core machine)
     python experiments/lapp_fashion.py --seeds 0 1 2 --train-images 1500 --json lapp_fashion.json
@@ -35,6 +37,7 @@ from workers.models.flops import count_costs
 from workers.models.resnet_cifar import BasicBlock
 
 METHODS = ("lapp", "lapp_folded", "lapp_none", "uniform", "torch_pruning")
+ALL_METHODS = (*METHODS, "dense")
 
 
 def macs(model: nn.Module, image_size: int) -> int:
@@ -77,6 +80,13 @@ def run_uniform(train: ImageDataset, test: ImageDataset, args: argparse.Namespac
         "params": sum(p.numel() for p in model.parameters()),
         "block_widths": list(config.block_widths),
     }
+
+
+def run_dense(train: ImageDataset, test: ImageDataset, args: argparse.Namespace, seed: int) -> dict:
+    torch.manual_seed(seed)
+    model = create_model("resnet20").to(args.device)
+    train_dense(model, train, args.epochs, seed=seed, lr=args.lr, batch_size=args.batch_size, augment=pad_crop_flip())
+    return {"accuracy": evaluate(model, test), "flops_ratio": 1.0, "params": sum(p.numel() for p in model.parameters())}
 
 
 def run_torch_pruning(train: ImageDataset, test: ImageDataset, args: argparse.Namespace, seed: int) -> dict:
@@ -135,7 +145,7 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=16)
     parser.add_argument("--train-images", type=int, default=1000, help="training subset per seed (0: all 60,000)")
     parser.add_argument("--test-images", type=int, default=1000, help="test subset per seed (0: all 10,000)")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=ALL_METHODS)
     parser.add_argument("--full", action="store_true", help="every image at 32x32, 60 epochs (6 pruning), batch 128")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1)
@@ -157,6 +167,8 @@ def main() -> None:
                 row = run_lapp(train, test, args, seed, bypass)
             elif method == "uniform":
                 row = run_uniform(train, test, args, seed)
+            elif method == "dense":
+                row = run_dense(train, test, args, seed)
             else:
                 row = run_torch_pruning(train, test, args, seed)
             row |= {"seed": seed, "seconds": round(time.time() - start, 1)}
