@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,7 +70,24 @@ def submit_job(
     # What the submission writes (its output model, the job) is one savepoint: a submission refused after
     # writing (it lost the race for its key to other params) leaves nothing, whoever commits the request.
     with session.begin_nested():
+        _lock_namespace_jobs(session, namespace)
         return _record(session, principal, namespace, kind, params, resolved, idempotency_key)
+
+
+def _lock_namespace_jobs(session: Session, namespace: Namespace) -> None:
+    """Take the write lock before the savepoint reads anything (a no-op UPDATE, as ``lock_model`` does).
+
+    On SQLite a SAVEPOINT opens a deferred transaction: a read inside it pins a snapshot, and the first
+    write then fails at once ("database is locked", no busy wait) when another submission committed in
+    between. Writing first makes it wait its turn instead; on Postgres it serialises one namespace's
+    submissions until the request commits.
+    """
+    session.execute(
+        update(Namespace)
+        .where(Namespace.id == namespace.id)
+        .values(name=Namespace.name)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _record(
