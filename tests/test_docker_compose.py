@@ -90,7 +90,7 @@ def test_compose_sets_only_real_settings_and_no_literal_secrets() -> None:
         env = services[name]["environment"]
         unknown = set(env) - known
         assert not unknown, f"{name} sets variables no setting reads: {sorted(unknown)}"
-        for key in ("PATCHHUB_S3_SECRET_ACCESS_KEY", "PATCHHUB_S3_ACCESS_KEY_ID"):
+        for key in ("PATCHHUB_S3_SECRET_ACCESS_KEY", "PATCHHUB_S3_ACCESS_KEY_ID", "PATCHHUB_SESSION_SECRET"):
             assert env[key].startswith("${") and ":?" in env[key], f"{name}: {key} must come from .env"
     text = COMPOSE_FILE.read_text()
     for secret in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "MINIO_ROOT_PASSWORD"):

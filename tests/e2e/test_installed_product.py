@@ -71,6 +71,7 @@ def stack(installs: Installs, s3_endpoint: str, tmp_path: Path) -> Iterator[Stac
         "PATCHHUB_S3_ACCESS_KEY_ID": "testing",
         "PATCHHUB_S3_SECRET_ACCESS_KEY": "testing",
         "PATCHHUB_BROKER_URL": redis.url,
+        "PATCHHUB_SESSION_SECRET": uuid.uuid4().hex,  # as .env gives every API replica the same one
     }
 
     def role_env(venv_role: str, name: str) -> dict[str, str]:
