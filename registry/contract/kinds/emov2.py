@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from registry.contract.kinds.base import job_kind
 from registry.contract.kinds.training import DatasetChoice
-from registry.contract.kinds.zoo_names import EMOV2_NAMES
+from registry.contract.kinds.zoo_names import EMOV2_NAMES, check_arch_config
 
 
 @job_kind("train_emov2", "train an EMOv2 variant with the paper's recipe; output: a checkpoint artifact")
@@ -32,3 +32,8 @@ class TrainEmov2Params(DatasetChoice):
 
     artifact_fields: ClassVar[tuple[str, ...]] = ("init", "dataset")
     output_model_fields: ClassVar[tuple[str, ...]] = ("output_model",)
+
+    @model_validator(mode="after")
+    def _config_fields_exist(self) -> TrainEmov2Params:
+        check_arch_config(self.arch, self.arch_config)
+        return self

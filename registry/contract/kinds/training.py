@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from registry.contract.kinds.base import BUILTIN_DATASETS, JobParams, is_builtin_dataset, job_kind
 from registry.contract.kinds.corruption_names import CORRUPTION_NAMES
-from registry.contract.kinds.zoo_names import ZOO_NAMES
+from registry.contract.kinds.zoo_names import ZOO_NAMES, check_arch_config
 
 
 class DatasetChoice(JobParams):
@@ -65,6 +65,11 @@ class TrainParams(DatasetChoice):
         if value not in ZOO_NAMES:
             raise ValueError(f"unknown architecture {value[:64]!r}; the model zoo has {', '.join(ZOO_NAMES)}")
         return value
+
+    @model_validator(mode="after")
+    def _config_fields_exist(self) -> TrainParams:
+        check_arch_config(self.arch, self.arch_config)
+        return self
 
 
 @job_kind("evaluate", "accuracy (top-1, top-5) of an artifact on a dataset; linked from the artifact")

@@ -1,4 +1,5 @@
-"""A job is checked whole at submission: zoo architectures, dataset references and artifact kinds. A refused
+"""A job is checked whole at submission: zoo architectures and their config fields, dataset references and
+artifact kinds. A refused
 submission creates nothing (no job, no output model)."""
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def refused_cases(ns: str, inputs: dict[str, str]) -> list[tuple[str, dict[str, 
         ("train_uva", {"output_model": out, "dataset": inputs["weights"]}, "params.dataset"),
         ("train", {"output_model": out, "arch": "resnet20", "seed": 2**70}, "params.seed"),
         ("evaluate", {"artifact": inputs["weights"], "split_seed": -1}, "params.split_seed"),
+        ("train", {"output_model": out, "arch": "resnet20", "arch_config": {"no_such_field": 1}}, "'no_such_field'"),
+        ("train_emov2", {"output_model": out, "arch_config": {"windw_size": 2}}, "'windw_size'"),
     ]
 
 

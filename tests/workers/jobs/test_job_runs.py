@@ -96,15 +96,16 @@ def test_failing_job_is_failed_with_the_error_logged(
 ) -> None:
     start_worker()
     with jobs_server.client(jobs_namespace.write_token) as client:
-        # An unknown zoo name is refused at submission; a config field the architecture lacks fails on the worker.
-        params = train_params(jobs_namespace.name, arch_config={"no_such_field": 1})
+        # Unknown zoo names and config fields are refused at submission; a value the architecture refuses when
+        # it is built fails on the worker.
+        params = train_params(jobs_namespace.name, arch_config={"bypass": "sideways"})
         job = submit(client, jobs_namespace.name, "train", params)
         done = wait_done(client, job["id"])
         assert done["status"] == "failed"
-        assert "unknown config fields ['no_such_field']" in done["error"]
+        assert "bypass must be one of none, depthwise, pointwise, got 'sideways'" in done["error"]
         assert done["outputs"] == []
         logs = "\n".join(line["line"] for line in client.get(f"/v1/jobs/{job['id']}/logs").json())
-        assert "Traceback" in logs and "no_such_field" in logs
+        assert "Traceback" in logs and "sideways" in logs
 
 
 def test_worker_survives_a_redis_restart(

@@ -3,10 +3,12 @@ these tests keep what every job kind accepts equal to what the workers can build
 
 from __future__ import annotations
 
+import dataclasses
+
 from pydantic import ValidationError
 
 from registry.contract.kinds import JOB_KINDS, JobParams
-from registry.contract.kinds.zoo_names import EMOV2_NAMES, LAPP_NAMES, UVA_NAMES, ZOO_NAMES
+from registry.contract.kinds.zoo_names import EMOV2_NAMES, LAPP_NAMES, UVA_NAMES, ZOO_CONFIG_FIELDS, ZOO_NAMES
 from workers.lapp.prunable import block_paths
 from workers.models.emov2 import EMOv2Config
 from workers.models.uva import UVAConfig
@@ -17,6 +19,11 @@ NOT_IN_THE_ZOO = "resnet21"
 
 def test_the_registry_knows_every_zoo_architecture() -> None:
     assert list(ZOO_NAMES) == available_models()
+
+
+def test_the_registry_knows_every_architectures_config_fields() -> None:
+    fields = {name: frozenset(f.name for f in dataclasses.fields(model_config(name))) for name in available_models()}
+    assert fields == ZOO_CONFIG_FIELDS
 
 
 def accepted_architectures(params: type[JobParams]) -> set[str]:
