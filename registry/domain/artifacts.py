@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from registry.auth.principal import Principal
 from registry.db.base import utcnow
 from registry.db.upsert import upsert
+from registry.domain.models import get_in_live_model
 from registry.errors import Invalid, NotFound
 from registry.models import Alias, Artifact, ArtifactParent, Job, Model, Namespace
 from registry.models.artifact import ArtifactKind
@@ -123,15 +124,7 @@ def point_alias(session: Session, model: Model, alias: str, artifact: Artifact) 
 
 
 def get_artifact(session: Session, artifact_id: str) -> tuple[Namespace, Model, Artifact]:
-    row = session.execute(
-        select(Namespace, Model, Artifact)
-        .join(Model, Model.namespace_id == Namespace.id)
-        .join(Artifact, Artifact.model_id == Model.id)
-        .where(Artifact.id == artifact_id, Model.deleted_at.is_(None))
-    ).first()
-    if row is None:
-        raise NotFound(f"artifact {artifact_id[:64]!r} does not exist")
-    return row[0], row[1], row[2]
+    return get_in_live_model(session, Artifact, artifact_id, "artifact")
 
 
 def merge_metadata(session: Session, artifact: Artifact, patch: dict[str, Any]) -> None:

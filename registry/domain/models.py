@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, Invalid, NotFound
-from registry.models import Model, Namespace
+from registry.models import Artifact, FolderUpload, Model, Namespace, Upload
 from registry.names import check_name
 
 
@@ -81,3 +81,22 @@ def ensure_model(
             return find_model(session, namespace.name, name)[1]
         except NotFound:
             raise Conflict(f"model {namespace.name}/{name} was deleted; its name stays reserved") from None
+
+
+InModel = TypeVar("InModel", Artifact, Upload, FolderUpload)
+
+
+def get_in_live_model(
+    session: Session, entity: type[InModel], row_id: str, what: str
+) -> tuple[Namespace, Model, InModel]:
+    """A row that belongs to a model (an artifact, an upload), with its model and namespace; a missing row or one
+    whose model was deleted is a NotFound naming ``what``."""
+    row = session.execute(
+        select(Namespace, Model, entity)
+        .join(Model, Model.namespace_id == Namespace.id)
+        .join(entity, entity.model_id == Model.id)
+        .where(entity.id == row_id, Model.deleted_at.is_(None))
+    ).first()
+    if row is None:
+        raise NotFound(f"{what} {row_id[:64]!r} does not exist")
+    return row[0], row[1], row[2]

@@ -16,7 +16,8 @@ from registry.db.base import utcnow
 from registry.db.session import end_read_phase
 from registry.db.upsert import upsert
 from registry.domain.artifacts import check_metadata, check_parents, new_id
-from registry.errors import Conflict, Invalid, NotFound
+from registry.domain.models import get_in_live_model
+from registry.errors import Conflict, Invalid
 from registry.models import FolderUpload, FolderUploadFile, Model, Namespace
 from registry.models.artifact import ArtifactKind
 from registry.models.artifact_file import SAFETENSORS
@@ -58,15 +59,7 @@ def create_upload(
 
 
 def get_upload(session: Session, upload_id: str) -> tuple[Namespace, Model, FolderUpload]:
-    row = session.execute(
-        select(Namespace, Model, FolderUpload)
-        .join(Model, Model.namespace_id == Namespace.id)
-        .join(FolderUpload, FolderUpload.model_id == Model.id)
-        .where(FolderUpload.id == upload_id, Model.deleted_at.is_(None))
-    ).first()
-    if row is None:
-        raise NotFound(f"folder upload {upload_id[:64]!r} does not exist")
-    return row[0], row[1], row[2]
+    return get_in_live_model(session, FolderUpload, upload_id, "folder upload")
 
 
 def check_open(upload: FolderUpload) -> None:

@@ -15,7 +15,8 @@ from registry.blobs import BlobStore
 from registry.db.base import utcnow
 from registry.db.session import after_commit, end_read_phase
 from registry.domain.artifacts import check_metadata, check_parents, new_id, register_artifact
-from registry.errors import Conflict, Invalid, NotFound
+from registry.domain.models import get_in_live_model
+from registry.errors import Conflict, Invalid
 from registry.models import Artifact, Model, Namespace, Upload, UploadPart
 from registry.models.artifact import ArtifactKind
 from registry.resources.artifacts.content import check_content
@@ -57,15 +58,7 @@ def create_upload(
 
 
 def get_upload(session: Session, upload_id: str) -> tuple[Namespace, Model, Upload]:
-    row = session.execute(
-        select(Namespace, Model, Upload)
-        .join(Model, Model.namespace_id == Namespace.id)
-        .join(Upload, Upload.model_id == Model.id)
-        .where(Upload.id == upload_id, Model.deleted_at.is_(None))
-    ).first()
-    if row is None:
-        raise NotFound(f"upload {upload_id[:64]!r} does not exist")
-    return row[0], row[1], row[2]
+    return get_in_live_model(session, Upload, upload_id, "upload")
 
 
 def check_open(upload: Upload) -> None:
