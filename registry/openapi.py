@@ -27,6 +27,16 @@ GENERIC_ERRORS = {
 }
 
 
+def binary_body() -> dict[str, Any]:
+    """``openapi_extra`` of a route whose body is raw bytes it streams itself (no body parameter declares it)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -24,6 +24,7 @@ from registry.field_limits import MAX_PARENTS
 from registry.json_limits import nested_deeper_than, storable_problem
 from registry.models import Role
 from registry.models.artifact import ArtifactKind
+from registry.openapi import binary_body
 from registry.pagination import PageSize
 from registry.resources.artifacts import service
 from registry.resources.artifacts.files import require_one_file
@@ -66,12 +67,7 @@ def parse_metadata_header(value: str | None, max_depth: int) -> dict[str, Any]:
     status_code=status.HTTP_201_CREATED,
     response_model=ArtifactOut,
     responses=responses(*AUTH_ERRORS, NotFound, Invalid, PayloadTooLarge),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    openapi_extra=binary_body(),
 )
 async def upload_artifact(
     request: Request,

@@ -10,6 +10,7 @@ from registry.deps import PrincipalDep, RuntimeDep, SessionDep
 from registry.domain.models import find_model
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized, responses
 from registry.models import Role
+from registry.openapi import binary_body
 from registry.resources.artifacts import service as artifacts
 from registry.resources.artifacts.schemas import ArtifactOut
 from registry.resources.folder_uploads import service
@@ -51,12 +52,7 @@ def get_folder_upload(upload_id: str, session: SessionDep, principal: PrincipalD
     "/folder-uploads/{upload_id}/files/{path:path}",
     response_model=FileOut,
     responses=responses(*AUTH_ERRORS, NotFound, Invalid, Conflict, PayloadTooLarge),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    openapi_extra=binary_body(),
 )
 async def put_folder_file(
     request: Request,

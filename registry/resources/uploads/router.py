@@ -10,6 +10,7 @@ from registry.deps import PrincipalDep, RuntimeDep, SessionDep
 from registry.domain.models import find_model
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized, responses
 from registry.models import Role
+from registry.openapi import binary_body
 from registry.resources.artifacts import service as artifacts
 from registry.resources.artifacts.schemas import ArtifactOut
 from registry.resources.uploads import service
@@ -84,12 +85,7 @@ def get_part_url(
     "/uploads/{upload_id}/parts/{number}",
     response_model=PartOut,
     responses=responses(*AUTH_ERRORS, NotFound, Invalid, Conflict, PayloadTooLarge),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    openapi_extra=binary_body(),
 )
 async def put_part(
     request: Request,
