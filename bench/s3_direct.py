@@ -25,13 +25,11 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import boto3
 import httpx
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.upload_download import CHUNK, NullSink, start_api, write_safetensors
+from bench.upload_download import CHUNK, NullSink, bench_bucket, start_api, write_safetensors
 from patchhub import Client
 from patchhub.download import file_sha256
 from tests.s3_server import MotoServer
@@ -116,16 +114,7 @@ def main() -> None:
     print(f"{mib:.0f} MiB file; load average before: {load_average()}", flush=True)
     with MotoServer() as moto:
         assert moto.endpoint
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=moto.endpoint,
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-            region_name="us-east-1",
-            config=Config(s3={"addressing_style": "path"}),
-        )
-        bucket = "patchhub-bench"
-        s3.create_bucket(Bucket=bucket)
+        s3, bucket = bench_bucket(moto.endpoint)
         transfer = TransferConfig(multipart_chunksize=8 << 20, max_concurrency=10)
         for port, mode in enumerate(args.modes, start=8766):
             extra = {"PATCHHUB_S3_REDIRECTS": "true" if mode == "direct" else "false"}

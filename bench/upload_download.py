@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -110,6 +111,21 @@ def start_api(
     return process, url, token
 
 
+def bench_bucket(endpoint: str) -> tuple[Any, str]:
+    """A boto3 client for moto at ``endpoint`` and the bucket the benches use, created."""
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    bucket = "patchhub-bench"
+    s3.create_bucket(Bucket=bucket)
+    return s3, bucket
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes-mib", type=int, nargs="+", default=[256, 1024])
@@ -117,16 +133,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="patchhub-bench-"))
     with MotoServer() as moto:
         assert moto.endpoint
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=moto.endpoint,
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-            region_name="us-east-1",
-            config=Config(s3={"addressing_style": "path"}),
-        )
-        bucket = "patchhub-bench"
-        s3.create_bucket(Bucket=bucket)
+        s3, bucket = bench_bucket(moto.endpoint)
         api, url, token = start_api(moto.endpoint, workdir, bucket)
         try:
             headers = {"Authorization": f"Bearer {token}"}
