@@ -140,11 +140,25 @@ def iter_composed(
     copy_chunk: int = 8 << 20,
 ) -> Iterator[bytes]:
     """Yield the composed safetensors file in pieces: the base header, then each tensor's bytes."""
+    for piece, _patched in iter_composed_parts(base, reader, patches, copy_chunk):
+        yield piece
+
+
+def iter_composed_parts(
+    base: SafetensorsHeader,
+    reader: RangeReader,
+    patches: Sequence[tuple[Signature, float]],
+    copy_chunk: int = 8 << 20,
+) -> Iterator[tuple[bytes, bool]]:
+    """``iter_composed``'s pieces, each with whether it is computed (a patched tensor's bytes) or the base's
+    own bytes at the same offset."""
     for step in composition_plan(base, patches, copy_chunk):
         if isinstance(step, CopiedRange):
-            yield from _copy_range(reader, step.offset, step.length, copy_chunk)
+            for piece in _copy_range(reader, step.offset, step.length, copy_chunk):
+                yield piece, False
         else:
-            yield from _patched_tensor(base, reader, step, copy_chunk)
+            for piece in _patched_tensor(base, reader, step, copy_chunk):
+                yield piece, True
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ trailing bytes), dtypes must be known and sizes must match shapes. Nothing is ev
 
 from __future__ import annotations
 
+import json
 import math
 import struct
 from collections.abc import Mapping
@@ -106,6 +107,16 @@ class SafetensorsHeader:
         return [
             {"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "numel": t.numel} for t in self.tensors.values()
         ]
+
+
+def encode_header(tensors: list[TensorInfo], metadata: Mapping[str, str] | None = None) -> bytes:
+    """The header prefix and JSON of a file holding ``tensors`` (their offsets as given), padded with spaces
+    so the data section starts 8-byte aligned, as safetensors writes it."""
+    header: dict[str, Any] = {METADATA_KEY: dict(metadata)} if metadata else {}
+    header.update({info.name: info.to_json() for info in tensors})
+    header_json = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    header_json += b" " * (-len(header_json) % 8)
+    return struct.pack("<Q", len(header_json)) + header_json
 
 
 def header_length(prefix: bytes, limits: HeaderLimits = DEFAULT_LIMITS) -> int:

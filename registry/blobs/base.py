@@ -148,6 +148,11 @@ class BlobStore(ABC):
         """
         return None
 
+    @property
+    def redirects_downloads(self) -> bool:
+        """Whether ``download_url`` gives URLs (then a file stored as one whole object can be a redirect)."""
+        return False
+
     def read(self, key: str, offset: int, length: int) -> bytes:
         """Exactly ``length`` bytes at ``offset``; raises BlobNotFound or ValueError (out of range)."""
         return b"".join(self.iter_range(key, offset, offset + length, chunk_size=max(length, 1)))

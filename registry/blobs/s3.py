@@ -293,6 +293,10 @@ class S3BlobStore(BlobStore):
                 resolve_range(start, end, total)
         return _stream_body(response["Body"], chunk_size)
 
+    @property
+    def redirects_downloads(self) -> bool:
+        return self.presigner is not None
+
     def download_url(self, key: str, *, content_disposition: str | None = None) -> str | None:
         if self.presigner is None:
             return None

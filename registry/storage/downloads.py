@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from registry.blobs import BlobStore
 from registry.storage.ranges import ByteRange, parse_range
+from registry.storage.splice import Splice
 
 # A range a store parses exactly as parse_range does: numbers short enough for any parser (RFC 9110 allows
 # longer ones; those requests are answered here).
@@ -45,15 +46,30 @@ def stored_file_response(
 ) -> Response:
     """The object at ``key`` (``size`` bytes), whole or the one range asked for: a redirect to the store
     where it offers one (the client then sends its Range there), else streamed through this process."""
+    return spliced_file_response(store, Splice.whole(key, size), headers, range_header=range_header, if_range=if_range)
+
+
+def spliced_file_response(
+    store: BlobStore,
+    splice: Splice,
+    headers: dict[str, str],
+    *,
+    range_header: str | None,
+    if_range: str | None,
+) -> Response:
+    """``stored_file_response`` for a file made of ranges of stored objects; only a file that is one whole
+    object can be a redirect."""
+    size = splice.size
     byte_range = parse_range(range_header, size) if if_range in (None, headers["ETag"]) else None
-    if size and redirectable(range_header, byte_range):
+    key = splice.whole_key
+    if size and key is not None and redirectable(range_header, byte_range):
         url = store.download_url(key, content_disposition=headers.get("Content-Disposition"))
         if url is not None:
             return redirect(url, headers)
     if byte_range is None:
-        return streamed(store.iter_range(key, 0, size) if size else iter(()), size, headers)
+        return streamed(splice.iter_range(store, 0, size) if size else iter(()), size, headers)
     headers = {**headers, "Content-Range": byte_range.content_range(size)}
-    body = store.iter_range(key, byte_range.start, byte_range.end)
+    body = splice.iter_range(store, byte_range.start, byte_range.end)
     return streamed(body, byte_range.length, headers, status.HTTP_206_PARTIAL_CONTENT)
 
 

@@ -36,5 +36,7 @@ def composition_output_key(composition_id: str) -> str:
 
 def composition_of_key(key: str) -> str | None:
     """The composition a cached output belongs to (``compositions/{id}``, or ``compositions/{id}/{shard}`` for
-    a composed shard of a folder base)."""
-    return key.removeprefix(COMPOSITION_PREFIX).split("/")[0] if key.startswith(COMPOSITION_PREFIX) else None
+    a composed shard of a folder base, either with ``.patched`` when only the patched tensors are kept)."""
+    if not key.startswith(COMPOSITION_PREFIX):
+        return None
+    return key.removeprefix(COMPOSITION_PREFIX).split("/")[0].split(".")[0]

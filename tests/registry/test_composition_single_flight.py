@@ -15,9 +15,10 @@ import pytest
 from safetensors.numpy import save
 
 from patchhub.signature import quantize_signature
-from registry.resources.compositions import service
+from registry.resources.compositions import cached_output, service
 from registry.resources.compositions.single_flight import COMPUTATIONS
 from tests.fixtures.services import LiveServer, NamespaceAccess
+from tests.registry.artifact_helpers import wait_until
 
 CLIENTS = 4
 
@@ -69,8 +70,8 @@ def test_concurrent_first_downloads_share_one_computation(
     live_server: LiveServer, namespace: NamespaceAccess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hold = threading.Event()
-    counting = CountingCompose(service.iter_composed, hold)
-    monkeypatch.setattr(service, "iter_composed", counting)
+    counting = CountingCompose(cached_output.iter_composed_parts, hold)
+    monkeypatch.setattr(cached_output, "iter_composed_parts", counting)
     with live_server.client(namespace.write_token) as client:
         composition = _recipe(client, namespace.name, 1)
 
@@ -88,14 +89,15 @@ def test_concurrent_first_downloads_share_one_computation(
     assert counting.calls == 1
     assert len({hashlib.sha256(body).hexdigest() for body in bodies}) == 1
     with live_server.client(namespace.write_token) as client:
-        assert client.get(f"/v1/compositions/{composition}").json()["sha256"] == hashlib.sha256(bodies[0]).hexdigest()
+        digest = hashlib.sha256(bodies[0]).hexdigest()
+        wait_until(lambda: client.get(f"/v1/compositions/{composition}").json()["sha256"] == digest, "its sha256")
 
 
 def test_the_download_right_after_the_first_is_served_from_the_cache(
     live_server: LiveServer, namespace: NamespaceAccess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    counting = CountingCompose(service.iter_composed, None)
-    monkeypatch.setattr(service, "iter_composed", counting)
+    counting = CountingCompose(cached_output.iter_composed_parts, None)
+    monkeypatch.setattr(cached_output, "iter_composed_parts", counting)
     events: list[str] = []
     received = threading.Event()
     store = live_server.runtime.store
@@ -123,8 +125,9 @@ def test_the_download_right_after_the_first_is_served_from_the_cache(
         received.set()
         assert first.status_code == 200
         assert events == ["committed", "received"]
-        shown = client.get(f"/v1/compositions/{composition}").json()
-        assert shown["cached"] is True and shown["sha256"] == hashlib.sha256(first.content).hexdigest()
+        assert client.get(f"/v1/compositions/{composition}").json()["cached"] is True
+        digest = hashlib.sha256(first.content).hexdigest()  # computed from the cache once the last byte is sent
+        wait_until(lambda: client.get(f"/v1/compositions/{composition}").json()["sha256"] == digest, "its sha256")
         second = client.get(f"/v1/compositions/{composition}/file")
         assert second.content == first.content
     assert counting.calls == 1

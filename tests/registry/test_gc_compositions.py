@@ -10,9 +10,11 @@ from safetensors.numpy import save
 from sqlalchemy import update
 
 from patchhub.signature import quantize_signature
+from registry.blobs import BlobStore
 from registry.db.base import utcnow
 from registry.db.session import transaction
 from registry.models import Composition
+from registry.resources.compositions.cached_output import patched_key
 from registry.storage.gc import collect_garbage
 from registry.storage.keys import composition_output_key
 from tests.fixtures.services import LiveServer, NamespaceAccess
@@ -24,6 +26,13 @@ def _upload(client, namespace: str, model: str, data: bytes, kind: str) -> str: 
     response = client.put(f"/v1/models/{namespace}/{model}/artifacts", params={"kind": kind}, content=data)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
+
+
+def _cached_key(store: BlobStore, composition_id: str) -> str:
+    """Where the store caches a composition: the whole file where downloads redirect to the store, else its
+    patched tensors beside the output key."""
+    key = composition_output_key(composition_id)
+    return key if store.redirects_downloads else patched_key(key)
 
 
 def test_gc_evicts_the_least_recently_read_compositions_beyond_the_budget(
@@ -46,10 +55,10 @@ def test_gc_evicts_the_least_recently_read_compositions_beyond_the_budget(
             created = client.post("/v1/compositions", json=recipe).json()
             ids.append(created["id"])
             outputs[created["id"]] = client.get(f"/v1/compositions/{created['id']}/file").content
-            output_key = composition_output_key(created["id"])
+            output_key = _cached_key(store, created["id"])
             wait_until(lambda key=output_key: store.exists(key), "the output to be cached")  # written as it streams
         first, second, third = ids
-        size = len(outputs[first])
+        size = store.size(_cached_key(store, first))  # what the cache holds of each
         # An hour passes for the first output, then it is read again: now it is the most recent.
         with transaction(live_server.runtime.session_factory) as session:
             hour_ago = utcnow() - timedelta(hours=1)
@@ -57,13 +66,13 @@ def test_gc_evicts_the_least_recently_read_compositions_beyond_the_budget(
         assert client.get(f"/v1/compositions/{first}/file").content == outputs[first]
 
         preview = collect_garbage(factory, store, timedelta(hours=1), dry_run=True, composition_cache_bytes=2 * size)
-        assert preview.cached_compositions_deleted == 1 and store.exists(composition_output_key(second))
+        assert preview.cached_compositions_deleted == 1 and store.exists(_cached_key(store, second))
         report = collect_garbage(factory, store, timedelta(hours=1), composition_cache_bytes=2 * size)
         assert (report.cached_compositions_deleted, report.cached_composition_bytes_freed) == (1, size)
         assert report.blobs_deleted == 0
         cached = {cid: client.get(f"/v1/compositions/{cid}").json()["cached"] for cid in ids}
         assert cached == {first: True, second: False, third: True}
         assert client.get(f"/v1/compositions/{second}/file").content == outputs[second]
-        wait_until(lambda: store.exists(composition_output_key(second)), "the recomputed output to be cached")
+        wait_until(lambda: store.exists(_cached_key(store, second)), "the recomputed output to be cached")
         within = collect_garbage(factory, store, timedelta(hours=1), composition_cache_bytes=10 * size)
         assert within.cached_compositions_deleted == 0

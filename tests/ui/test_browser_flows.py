@@ -11,6 +11,7 @@ from selenium.webdriver.common.keys import Keys
 
 from tests.fixtures.services import LiveServer, NamespaceAccess, make_namespace
 from tests.fixtures.workers import WorkerProcess
+from tests.registry.artifact_helpers import wait_until
 from tests.ui.browser import Browser
 from tests.ui.seed import Seeded, seed
 
@@ -158,8 +159,11 @@ def test_compose_shows_api_errors_inline_then_downloads_the_api_bytes(
     downloaded = writer.downloaded().read_bytes()
     with jobs_server.client(access.read_token) as client:
         api_bytes = client.get(f"/v1/compositions/{composition_id}/file").content
-        api_sha = client.get(f"/v1/compositions/{composition_id}").json()["sha256"]
-    assert hashlib.sha256(downloaded).hexdigest() == api_sha == hashlib.sha256(api_bytes).hexdigest()
+        digest = hashlib.sha256(downloaded).hexdigest()
+        wait_until(  # recorded from the cache once the first download was sent
+            lambda: client.get(f"/v1/compositions/{composition_id}").json()["sha256"] == digest, "its sha256"
+        )
+    assert digest == hashlib.sha256(api_bytes).hexdigest()
     assert downloaded != seeded.base_bytes
 
 

@@ -12,11 +12,16 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from registry.db.session import end_read_phase
+from registry.errors import Unavailable
 from registry.models import Composition
 from registry.resources.compositions import service
 from registry.resources.compositions.single_flight import COMPUTATIONS, Flight
 from registry.runtime import Runtime
-from registry.storage.downloads import stored_file_response, streamed
+from registry.storage.downloads import spliced_file_response, streamed
+from registry.storage.splice import Splice
+
+# How often a download computes (or waits for) a composition whose cache then is not there, before a 503.
+COMPUTE_ATTEMPTS = 3
 
 
 async def composition_file_response(
@@ -36,8 +41,7 @@ async def composition_file_response(
         size=composition.size,
         headers=headers,
         flight_key=service.computation_key(runtime, composition.id),
-        stored_key=lambda: service.stored_output_key(runtime, composition),
-        cached_key=lambda: service.cached_output_key(session, runtime, composition),
+        stored=lambda: service.stored_output(session, runtime, composition),
         compute=lambda flight: service.iter_and_cache(runtime, composition, flight),
         range_header=range_header,
         if_range=if_range,
@@ -52,20 +56,21 @@ async def computed_once_response(
     size: int,
     headers: dict[str, str],
     flight_key: str,
-    stored_key: Callable[[], str | None],
-    cached_key: Callable[[], str | None],
+    stored: Callable[[], Splice | None],
     compute: Callable[[Flight], Iterator[bytes]],
     range_header: str | None,
     if_range: str | None,
 ) -> Response:
-    """``stored_key``: where the bytes already are (None: not computed yet); ``cached_key``: the same after
-    another request may have computed them; ``compute(flight)``: the bytes, cached as they go, landing
-    ``flight`` once cached. A Range request that finds nothing cached waits for the whole file, then reads
-    its range from the cache."""
-    key = await run_in_threadpool(stored_key)
-    if key is None:  # the computation commits its own row: this request must hold no lock and hide no row
+    """``stored``: where the bytes already are (None: not computed yet; asked again after another request may
+    have computed them); ``compute(flight)``: the bytes, cached as they go, landing ``flight`` once cached. A
+    Range request that finds nothing cached waits for the whole file, then reads its range from the cache. A
+    cache that is gone again at once (evicted meanwhile) is computed again, a few times at most."""
+    output = await run_in_threadpool(stored)
+    if output is None:  # the computation commits its own row: this request must hold no lock and hide no row
         await run_in_threadpool(end_read_phase, session)
-    while key is None:
+    for _attempt in range(COMPUTE_ATTEMPTS):
+        if output is not None:
+            break
         flight, leads = COMPUTATIONS.join(flight_key)
         if not leads:
             await flight.wait()
@@ -75,6 +80,8 @@ async def computed_once_response(
             if range_header is None:
                 return streamed(itertools.chain([first], body), size, headers)
             await run_in_threadpool(collections.deque, body, 0)
-        key = await run_in_threadpool(cached_key)
+        output = await run_in_threadpool(stored)
+    if output is None:
+        raise Unavailable(f"composition {composition.id} was computed but its cached output is gone; try again")
     await run_in_threadpool(service.record_read, session, composition)
-    return stored_file_response(runtime.store, key, size, headers, range_header=range_header, if_range=if_range)
+    return spliced_file_response(runtime.store, output, headers, range_header=range_header, if_range=if_range)

@@ -15,7 +15,6 @@ from fastapi import Response, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from patchhub.compose import iter_composed
 from patchhub.signature import Signature
 from registry.db.base import utcnow
 from registry.db.session import transaction
@@ -23,15 +22,16 @@ from registry.errors import Conflict
 from registry.models import Artifact, ArtifactFile, Composition
 from registry.models.artifact_file import SAFETENSORS
 from registry.resources.artifacts import files
+from registry.resources.compositions.cached_output import cached_splice, compose_into_cache
 from registry.resources.compositions.downloads import computed_once_response
 from registry.resources.compositions.service import computation_key, load_signature
 from registry.resources.compositions.single_flight import COMPUTATIONS, Flight
 from registry.runtime import Runtime
-from registry.storage.background_sink import BackgroundSink
 from registry.storage.downloads import file_headers, not_modified
 from registry.storage.keys import composition_output_key
-from registry.storage.readers import BlobRangeReader, read_stored_header
+from registry.storage.readers import read_stored_header
 from registry.storage.run_ahead import RunAhead
+from registry.storage.splice import Splice
 
 
 @dataclass(frozen=True)
@@ -117,22 +117,11 @@ def _compute_and_cache_shard(
     runtime: Runtime, composition: Composition, shard: ArtifactFile, flight: Flight, emit: Callable[[bytes], None]
 ) -> None:
     patches = _shard_patches(runtime, composition, shard)
-    header = read_stored_header(runtime.store, files.file_key(shard), runtime.header_limits)
-    key = shard_output_key(composition.id, shard.path)
-    with runtime.store.open_writer(key) as writer:
-        sink = BackgroundSink(writer.write)
-        held: bytes | None = None
-        try:
-            for piece in iter_composed(header, BlobRangeReader(runtime.store, files.file_key(shard)), patches):
-                sink.put(piece)
-                if held is not None:
-                    emit(held)
-                held = piece
-            sink.close()
-        except BaseException:
-            sink.abandon()
-            raise
-        writer.commit(key)
+    base_key = files.file_key(shard)
+    header = read_stored_header(runtime.store, base_key, runtime.header_limits)
+    held = compose_into_cache(
+        runtime.store, base_key, header, patches, shard_output_key(composition.id, shard.path), emit
+    )
     with transaction(runtime.session_factory) as session:
         row = session.get(Composition, composition.id)
         if row is not None:
@@ -166,10 +155,15 @@ async def folder_file_response(
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     if not touched:
         return files.file_response(runtime.store, shard, headers, range_header=range_header, if_range=if_range)
-    key = shard_output_key(composition.id, path)
 
-    def cached() -> str | None:
-        return key if runtime.store.exists(key) else None
+    def cached() -> Splice | None:
+        return cached_splice(
+            runtime.store,
+            files.file_key(shard),
+            shard_output_key(composition.id, path),
+            shard.size,
+            runtime.header_limits,
+        )
 
     return await computed_once_response(
         runtime,
@@ -178,8 +172,7 @@ async def folder_file_response(
         size=shard.size,
         headers=headers,
         flight_key=computation_key(runtime, f"{composition.id}/{path}"),
-        stored_key=cached,
-        cached_key=cached,
+        stored=cached,
         compute=lambda flight: iter_and_cache_shard(runtime, composition, shard, flight),
         range_header=range_header,
         if_range=if_range,

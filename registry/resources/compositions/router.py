@@ -31,7 +31,9 @@ def create_composition(
     composition, created = service.create_composition(session, runtime, principal, body)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return service.composition_out(session, composition, service.stored_output_key(runtime, composition) is not None)
+    return service.composition_out(
+        session, composition, service.stored_output(session, runtime, composition) is not None
+    )
 
 
 @router.get("/{composition_id}", response_model=CompositionOut, responses=responses(*AUTH_ERRORS, NotFound))
@@ -39,7 +41,9 @@ def get_composition(
     composition_id: str, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep
 ) -> CompositionOut:
     composition = service.get_composition(session, principal, composition_id)
-    return service.composition_out(session, composition, service.stored_output_key(runtime, composition) is not None)
+    return service.composition_out(
+        session, composition, service.stored_output(session, runtime, composition) is not None
+    )
 
 
 @router.get(

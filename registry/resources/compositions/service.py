@@ -13,7 +13,6 @@ from patchhub.compose import (
     CompositionError,
     check_compatible,
     check_in_range,
-    iter_composed,
     merged_scales,
     recipe_hash,
 )
@@ -29,13 +28,15 @@ from registry.models.artifact import ArtifactKind
 from registry.models.composition import recipe_inputs
 from registry.resources.artifacts import files
 from registry.resources.artifacts.refs import resolve_readable_ref
+from registry.resources.compositions.cached_output import cached_splice, compose_into_cache
+from registry.resources.compositions.digests import start_digest
 from registry.resources.compositions.schemas import CompositionCreate, CompositionOut, PatchOut
 from registry.resources.compositions.single_flight import COMPUTATIONS, Flight
 from registry.runtime import Runtime
-from registry.storage.background_sink import BackgroundSink
 from registry.storage.keys import blob_key, composition_output_key
 from registry.storage.readers import BlobRangeReader, read_stored_header
 from registry.storage.run_ahead import RunAhead
+from registry.storage.splice import Splice
 
 # A cached output read again within this long is not recorded again (reads do not write every time).
 READ_RESOLUTION = timedelta(minutes=1)
@@ -157,15 +158,25 @@ def _as_named_by(composition: Composition, recipe: CompositionRecipe) -> Composi
     return composition
 
 
-def stored_output_key(runtime: Runtime, composition: Composition) -> str | None:
+def stored_output(session: Session, runtime: Runtime, composition: Composition) -> Splice | None:
     """Where the output already is: the base itself when no patch is active (its sha256 is the base's), or
-    the cached output."""
-    if composition.sha256 is None:
+    the cached output (``cached_output``); None when it is not computed yet. A cached output whose sha256
+    is not recorded yet gets it computed (``digests``)."""
+    if all(p["scale"] == 0.0 for p in composition.patches) and composition.sha256 is not None:
+        return Splice.whole(blob_key(composition.sha256), composition.size)
+    base = session.get(Artifact, composition.base_id)
+    if base is None:
         return None
-    if all(p["scale"] == 0.0 for p in composition.patches):
-        return blob_key(composition.sha256)
-    key = composition_output_key(composition.id)
-    return key if runtime.store.exists(key) else None
+    output = cached_splice(
+        runtime.store,
+        blob_key(base.sha256),
+        composition_output_key(composition.id),
+        composition.size,
+        runtime.header_limits,
+    )
+    if output is not None and composition.sha256 is None:
+        start_digest(runtime, composition.id, output)
+    return output
 
 
 def computation_key(runtime: Runtime, composition_id: str) -> str:
@@ -173,18 +184,12 @@ def computation_key(runtime: Runtime, composition_id: str) -> str:
     return f"{runtime.store!r}:{composition_id}"
 
 
-def cached_output_key(session: Session, runtime: Runtime, composition: Composition) -> str | None:
-    """``stored_output_key`` after another request may have cached the output (re-reads the row)."""
-    session.refresh(composition, ["sha256"])  # not the artifacts: they stay the ones this reader's recipe names
-    return stored_output_key(runtime, composition)
-
-
 def iter_and_cache(runtime: Runtime, composition: Composition, flight: Flight) -> Iterator[bytes]:
     """Compute the output from the base (never incrementally), streaming it and caching it as it goes, and
     land ``flight`` once it is cached. The computation runs ahead of the response on its own thread, hashing
     and the cache write on another (the disk writes on a third), so sending never waits for the arithmetic.
-    The last piece is held back until the cached copy is committed and recorded, so the cache is visible
-    before the client has the last byte. Memory is bounded by a few compose chunks and the queues between."""
+    The last piece is held back until the cache is committed and recorded, so the cache is visible before
+    the client has the last byte. Memory is bounded by a few compose chunks and the queues between."""
     try:
         yield from RunAhead(lambda emit: _compute_and_cache(runtime, composition, flight, emit))
     finally:
@@ -201,28 +206,18 @@ def _compute_and_cache(
     patches = [(load_signature(runtime, artifact), scale) for artifact, scale in patch_rows if artifact]
     base_key = blob_key(base.sha256)
     header = read_stored_header(runtime.store, base_key, runtime.header_limits)
-    with runtime.store.open_writer(composition_output_key(composition.id)) as writer:
-        sink = BackgroundSink(writer.write)  # hashing and the cache write overlap computing and sending
-        held: bytes | None = None
-        try:
-            for piece in iter_composed(header, BlobRangeReader(runtime.store, base_key), patches):
-                sink.put(piece)
-                if held is not None:
-                    emit(held)
-                held = piece
-            sha256 = sink.close()
-        except BaseException:
-            sink.abandon()
-            raise
-        writer.commit(composition_output_key(composition.id))
+    output_key = composition_output_key(composition.id)
+    held = compose_into_cache(runtime.store, base_key, header, patches, output_key, emit)
     with transaction(runtime.session_factory) as session:
         row = session.get(Composition, composition.id)
         if row is not None:
-            row.sha256 = sha256
             row.last_read_at = utcnow()
     COMPUTATIONS.land(flight)
     if held is not None:
         emit(held)
+    output = cached_splice(runtime.store, base_key, output_key, composition.size, runtime.header_limits)
+    if output is not None:
+        start_digest(runtime, composition.id, output)
 
 
 def record_read(session: Session, composition: Composition) -> None:

@@ -12,6 +12,7 @@ from safetensors.numpy import load
 
 from patchhub.hf_revisions import composition_revision
 from tests.fixtures.services import LiveServer, NamespaceAccess, make_namespace
+from tests.registry.artifact_helpers import wait_until
 from tests.registry.hf.repos import base_tensors, push, sha256, signature, weights
 
 FILE = "model.safetensors"
@@ -51,8 +52,12 @@ def test_a_recipe_revision_downloads_the_composed_weights(
     for same in (created["id"], sha, f"main+{snow_id}=-1.25+{ns}~fog@v1=0.5"):  # the id, the sha, another order
         assert api.model_info(repo, revision=same).sha == sha
     assert (hf_cache / f"models--{ns}--net" / "refs" / revision).read_text() == sha
-    (sibling,) = api.model_info(repo, revision=revision).siblings or []
-    assert sibling.lfs is not None and sibling.lfs.sha256 == sha256(composed)
+
+    def listed_sha256() -> str | None:  # recorded from the cache once the first download was sent
+        (sibling,) = api.model_info(repo, revision=revision).siblings or []
+        return sibling.lfs.sha256 if sibling.lfs is not None else None
+
+    wait_until(lambda: listed_sha256() == sha256(composed), "the composed file's sha256 in the listing")
 
 
 def test_composed_files_before_their_first_download(
