@@ -4,6 +4,10 @@ Uploads are multipart, one part buffered in memory at a time, parts sent as they
 commit key is known up front (``key_hint``) the multipart upload starts at that key, so commit is a
 single CompleteMultipartUpload: atomic and copy-free. Otherwise parts go to ``<prefix>.staging/<uuid>``
 and commit copies server-side. Blobs smaller than one part are sent with one PutObject at commit.
+
+An object carrying the ``patchhub-unverified`` tag is bytes still being checked (a direct upload completed
+at its content address, see s3_direct.py): ``exists`` reports it absent, so nothing deduplicates against
+it, and every write here replaces tags, so verified bytes written over it carry none.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
         CompletedPartTypeDef,
         CopySourceTypeDef,
         GetObjectOutputTypeDef,
+        HeadObjectOutputTypeDef,
         MultipartUploadTypeDef,
         UploadPartOutputTypeDef,
     )
@@ -51,6 +56,8 @@ MAX_PARTS = 10_000  # S3's limit on parts per multipart upload
 # runs out of parts: from 16 MiB, 10,000 parts hold 12.7 TiB; a 1 TiB upload ends with 1 GiB parts.
 PARTS_PER_SIZE_STEP = 1_000
 _NOT_FOUND_CODES = ("404", "NoSuchKey", "NotFound")
+# Tag of an object at a blob key whose bytes are not verified yet (a direct upload completed in place).
+UNVERIFIED_TAG = "patchhub-unverified"
 
 
 def _utc_now() -> datetime:
@@ -220,6 +227,7 @@ class S3BlobStore(BlobStore):
         self.parts_in_flight = parts_in_flight
         self.part_pool = ThreadPoolExecutor(max_workers=parts_in_flight * 2, thread_name_prefix="s3-part")
         self.presigner = presigner  # None: every byte goes through the API (S3Options.redirects)
+        self._verifies_in_place: bool | None = None  # probed once, see verifies_in_place()
 
     def __repr__(self) -> str:
         return f"S3BlobStore(bucket={self.bucket!r}, prefix={self.prefix!r})"
@@ -236,19 +244,72 @@ class S3BlobStore(BlobStore):
         self.check()
         return S3BlobWriter(self, key_hint)
 
-    def _head(self, full_key: str) -> int | None:
+    def _head_object(self, full_key: str) -> HeadObjectOutputTypeDef | None:
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=full_key)["ContentLength"]
+            return self.client.head_object(Bucket=self.bucket, Key=full_key)
         except ClientError as error:
             if error_code(error) in _NOT_FOUND_CODES:
                 return None
             raise
 
+    def _head(self, full_key: str) -> int | None:
+        head = self._head_object(full_key)
+        return None if head is None else head["ContentLength"]
+
     def object_exists(self, full_key: str) -> bool:
+        """Any object at ``full_key``, verified or not."""
         return self._head(full_key) is not None
 
     def exists(self, key: str) -> bool:
-        return self.object_exists(self.full_key(key))
+        """A blob is at ``key``: an object that is not tagged unverified (HEAD says how many tags it has;
+        only a tagged one costs a second request)."""
+        full_key = self.full_key(key)
+        head = self._head_object(full_key)
+        if head is None:
+            return False
+        return not head.get("TagCount") or not self.is_unverified(full_key)
+
+    def is_unverified(self, full_key: str) -> bool:
+        try:
+            tags = self.client.get_object_tagging(Bucket=self.bucket, Key=full_key)["TagSet"]
+        except ClientError as error:
+            if error_code(error) in _NOT_FOUND_CODES:
+                return False
+            raise
+        return any(tag["Key"] == UNVERIFIED_TAG for tag in tags)
+
+    def verifies_in_place(self) -> bool:
+        """Whether the endpoint does what completing a direct upload at its content address relies on: tags
+        reported by HEAD, If-None-Match on writes and If-Match on deletes (AWS, MinIO and moto do). Probed
+        once, on a throwaway object under the staging prefix; any failure answers False (stage and copy)."""
+        if self._verifies_in_place is None:
+            self._verifies_in_place = self._probe_in_place()
+        return self._verifies_in_place
+
+    def _probe_in_place(self) -> bool:
+        key = f"{self.new_staging_key()}-probe"
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=b"", Tagging=f"{UNVERIFIED_TAG}=probe")
+            head = self._head_object(key)
+            if head is None or head.get("TagCount") != 1 or not self.is_unverified(key):
+                return False
+            for refused in (
+                lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=b"", IfNoneMatch="*"),
+                lambda: self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch='"0"'),
+            ):
+                try:
+                    refused()
+                    return False  # the condition was ignored
+                except ClientError as error:
+                    if error_code(error) != "PreconditionFailed":
+                        return False
+            self.client.delete_object_tagging(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as error:
+            logger.warning("S3 endpoint lacks conditional writes or tags (%s): direct uploads are copied", error)
+            return False
+        finally:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def size(self, key: str) -> int:
         size = self._head(self.full_key(key))
@@ -329,7 +390,10 @@ class S3BlobStore(BlobStore):
         """Server-side copy; part by part above ``copy_part_threshold``."""
         source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": source_full_key}
         if size <= self.copy_part_threshold:
-            self.client.copy_object(Bucket=self.bucket, Key=target_full_key, CopySource=source)
+            # REPLACE with no tags: the copy never carries (or, on moto, keeps) an unverified tag.
+            self.client.copy_object(
+                Bucket=self.bucket, Key=target_full_key, CopySource=source, TaggingDirective="REPLACE"
+            )
             return
         part_size = max(self.part_size, math.ceil(size / MAX_PARTS))
         upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=target_full_key)["UploadId"]

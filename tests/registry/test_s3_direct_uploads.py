@@ -4,6 +4,9 @@ bytes (sha256, size, safetensors header) before anything is visible, and bytes t
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import httpx
@@ -12,12 +15,13 @@ import pytest
 from safetensors.numpy import save
 
 from registry.blobs import S3BlobStore
+from registry.resources.uploads import direct
 from registry.storage.keys import blob_key
 from tests.fixtures.s3_direct import direct_server, origin  # noqa: F401
 from tests.fixtures.safetensors_files import tiny_model_bytes
 from tests.fixtures.services import LiveServer, NamespaceAccess, make_namespace
 from tests.fixtures.sigv4 import presigned_url_problem
-from tests.registry.artifact_helpers import create_model, sha256
+from tests.registry.artifact_helpers import create_model, sha256, upload
 
 MiB = 1024 * 1024
 
@@ -28,8 +32,9 @@ def _big_model(seed: int, mib: int = 12) -> bytes:
     return save({"weight": rng.standard_normal(mib * MiB // 4).astype(np.float32)}, metadata={"seed": str(seed)})
 
 
-def _start(client: httpx.Client, team: str, transfer: str = "direct") -> dict:
-    response = client.post(f"/v1/models/{team}/net/uploads", json={"kind": "base", "transfer": transfer})
+def _start(client: httpx.Client, team: str, transfer: str = "direct", sha256: str | None = None) -> dict:
+    body = {"kind": "base", "transfer": transfer, **({"sha256": sha256} if sha256 else {})}
+    response = client.post(f"/v1/models/{team}/net/uploads", json=body)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -171,3 +176,163 @@ def test_a_direct_upload_over_the_size_limit_is_refused_and_dropped(
         assert client.get(f"/v1/uploads/{upload['id']}").status_code == 404  # its parts are gone from the bucket
         assert client.get(f"/v1/models/{team.name}/net/artifacts").json()["items"] == []
     assert not direct_server.runtime.store.exists(blob_key(sha256(data)))
+
+
+def _s3(server: LiveServer) -> S3BlobStore:
+    store = server.runtime.store
+    assert isinstance(store, S3BlobStore)
+    return store
+
+
+@pytest.fixture
+def copies(direct_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> list[str]:  # noqa: F811
+    """The targets of every server-side copy the API's store makes during the test."""
+    store = _s3(direct_server)
+    made: list[str] = []
+    original = store.copy_object
+
+    def recording(source: str, target: str, size: int) -> None:
+        made.append(target)
+        original(source, target, size)
+
+    monkeypatch.setattr(store, "copy_object", recording)
+    return made
+
+
+@pytest.fixture
+def paused_verification(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """(reached, release): a direct complete stops after joining its parts and before reading them back."""
+    reached, release = threading.Event(), threading.Event()
+    original = direct._read_back
+
+    def paused(*args: object) -> object:
+        reached.set()
+        assert release.wait(60), "the test never released the paused verification"
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(direct, "_read_back", paused)
+    yield reached, release
+    release.set()
+
+
+def _complete_in_background(client: httpx.Client, upload_id: str, sha: str) -> tuple[ThreadPoolExecutor, Future]:
+    pool = ThreadPoolExecutor(1)
+    return pool, pool.submit(client.post, f"/v1/uploads/{upload_id}/complete", json={"sha256": sha})
+
+
+def test_a_declared_sha256_is_joined_at_its_content_address_with_no_copy(
+    direct_server: LiveServer,  # noqa: F811
+    copies: list[str],
+    paused_verification: tuple[threading.Event, threading.Event],
+) -> None:
+    data = _big_model(seed=910)
+    store, key, team = _s3(direct_server), blob_key(sha256(data)), _team(direct_server)
+    reached, release = paused_verification
+    with direct_server.client(team.write_token) as client:
+        upload = _start(client, team.name, sha256=sha256(data))
+        _send_parts(client, upload["id"], data)
+        in_flight = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.full_key(key))
+        assert [u["Key"] for u in in_flight.get("Uploads", [])] == [store.full_key(key)]
+        pool, done = _complete_in_background(client, upload["id"], sha256(data))
+        assert reached.wait(30)
+        # Joined at its address but not verified yet: no blob there as far as dedupe and serving can tell.
+        assert store.object_exists(store.full_key(key)) and not store.exists(key)
+        release.set()
+        response = done.result(timeout=60)
+        pool.shutdown()
+        assert response.status_code == 201, response.text
+        assert client.get(f"/v1/artifacts/{response.json()['id']}/file", follow_redirects=True).content == data
+    assert store.exists(key) and copies == []
+    assert not [k for k in _staged_keys(direct_server) if upload["id"] in k]
+
+
+def test_an_in_place_upload_whose_bytes_lie_leaves_nothing(direct_server: LiveServer) -> None:  # noqa: F811
+    honest, lie = _big_model(seed=911), _big_model(seed=912)
+    store, key, team = _s3(direct_server), blob_key(sha256(honest)), _team(direct_server)
+    with direct_server.client(team.write_token) as client:
+        upload = _start(client, team.name, sha256=sha256(honest))
+        mismatch = client.post(f"/v1/uploads/{upload['id']}/complete", json={"sha256": sha256(lie)})
+        assert mismatch.status_code == 422 and "started for sha256" in mismatch.json()["detail"]
+        _send_parts(client, upload["id"], lie)
+        refused = client.post(f"/v1/uploads/{upload['id']}/complete", json={})  # the declared sha256 holds
+        assert refused.status_code == 422 and "sha256" in refused.json()["detail"]
+        assert client.get(f"/v1/models/{team.name}/net/artifacts").json()["items"] == []
+    assert not store.object_exists(store.full_key(key))
+    uploads = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.full_key(key))
+    assert not uploads.get("Uploads")
+
+
+def test_a_lying_upload_being_verified_never_breaks_an_honest_upload_of_those_bytes(
+    direct_server: LiveServer,  # noqa: F811
+    paused_verification: tuple[threading.Event, threading.Event],
+) -> None:
+    """The liar claims the honest file's sha256 and its garbage is joined at that address first; the honest
+    upload (streamed through the API) must neither deduplicate against it nor lose its bytes when the liar's
+    check fails and cleans up."""
+    honest, lie = _big_model(seed=913), _big_model(seed=914)
+    store, key, team = _s3(direct_server), blob_key(sha256(honest)), _team(direct_server)
+    reached, release = paused_verification
+    with direct_server.client(team.write_token) as client:
+        liar = _start(client, team.name, sha256=sha256(honest))
+        _send_parts(client, liar["id"], lie)
+        pool, lying = _complete_in_background(client, liar["id"], sha256(honest))
+        assert reached.wait(30)
+        assert store.object_exists(store.full_key(key))  # the lie sits at the honest file's address
+        stored = upload(client, team.name, honest, sha256=sha256(honest))
+        assert stored.status_code == 201, stored.text
+        release.set()
+        refused = lying.result(timeout=60)
+        pool.shutdown()
+        assert refused.status_code == 409 and "start a new upload" in refused.json()["detail"]
+        versions = client.get(f"/v1/models/{team.name}/net/artifacts").json()["items"]
+        assert [v["id"] for v in versions] == [stored.json()["id"]]
+        assert client.get(f"/v1/artifacts/{stored.json()['id']}/file", follow_redirects=True).content == honest
+    assert store.exists(key) and store.read(key, 0, len(honest)) == honest
+
+
+def test_two_in_place_uploads_of_the_same_bytes_one_lying_the_honest_one_retries_and_wins(
+    direct_server: LiveServer,  # noqa: F811
+    paused_verification: tuple[threading.Event, threading.Event],
+) -> None:
+    """Both declare the same sha256 and start in place; the liar joins first. The honest one's join is refused
+    (409, parts dropped: it never replaces bytes under verification), the liar fails its check and removes
+    only its own object, and the honest upload started again is stored and served."""
+    honest, lie = _big_model(seed=915), _big_model(seed=916)
+    store, key, team = _s3(direct_server), blob_key(sha256(honest)), _team(direct_server)
+    reached, release = paused_verification
+    with direct_server.client(team.write_token) as client:
+        liar = _start(client, team.name, sha256=sha256(honest))
+        first = _start(client, team.name, sha256=sha256(honest))
+        _send_parts(client, liar["id"], lie)
+        _send_parts(client, first["id"], honest)
+        pool, lying = _complete_in_background(client, liar["id"], sha256(honest))
+        assert reached.wait(30)
+        release.set()  # later completes run unpaused too, but this one is already past its join
+        raced = client.post(f"/v1/uploads/{first['id']}/complete", json={"sha256": sha256(honest)})
+        assert lying.result(timeout=60).status_code == 422
+        pool.shutdown()
+        assert raced.status_code == 409 and "start a new upload" in raced.json()["detail"]
+        assert client.get(f"/v1/uploads/{first['id']}").status_code == 404  # so a client starts anew
+        assert not store.object_exists(store.full_key(key))  # the liar removed its own bytes, nothing else
+        again = _start(client, team.name, sha256=sha256(honest))
+        _send_parts(client, again["id"], honest)
+        done = client.post(f"/v1/uploads/{again['id']}/complete", json={})
+        assert done.status_code == 201, done.text
+        assert client.get(f"/v1/artifacts/{done.json()['id']}/file", follow_redirects=True).content == honest
+    assert store.exists(key)
+
+
+def test_a_blob_verified_meanwhile_makes_an_in_place_upload_stage_and_deduplicate(
+    direct_server: LiveServer,  # noqa: F811
+    copies: list[str],
+) -> None:
+    data = _big_model(seed=917)
+    store, key, team = _s3(direct_server), blob_key(sha256(data)), _team(direct_server)
+    with direct_server.client(team.write_token) as client:
+        assert upload(client, team.name, data, sha256=sha256(data)).status_code == 201
+        second = _start(client, team.name, sha256=sha256(data))  # the bytes are stored: staged, checked, deduplicated
+        _send_parts(client, second["id"], data)
+        done = client.post(f"/v1/uploads/{second['id']}/complete", json={})
+        assert done.status_code == 201 and done.json()["version"] == 2, done.text
+    assert store.exists(key) and copies == []
+    assert not [k for k in _staged_keys(direct_server) if second["id"] in k]

@@ -1,12 +1,19 @@
 """Direct uploads (S3 with presigned URLs): the client PUTs each part straight to the bucket, so the bytes
-never pass through the API. Completing joins the parts server-side into a staged object and then checks it
-exactly as an upload through the API is checked (size limit, safetensors header and layout, what the kind
-must hold, sha256), streaming it once from the bucket into this process; only bytes that pass become a blob
-(a server-side copy to their content address) and a version. Failing bytes are dropped: nothing is visible.
+never pass through the API. Completing joins the parts server-side and then checks the result exactly as an
+upload through the API is checked (size limit, safetensors header and layout, what the kind must hold,
+sha256), streaming it once from the bucket into this process; only bytes that pass become a blob and a
+version. Failing bytes are dropped: nothing is visible.
+
+Where the client declared the file's sha256 when it started, the parts are joined at that content address,
+invisible to dedupe and serving until verified (blobs/s3_direct.py, "in place"), so a verified upload
+costs no copy; else they are joined at a staging key and copied to their content address once verified.
+An in-place upload that meets other bytes at its address (a concurrent upload of the same sha256 got there
+first) is a 409 with its parts dropped: the client starts again and is then checked against those bytes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -16,6 +23,7 @@ from registry.blobs.s3_direct import (
     MIN_DIRECT_PART_SIZE,
     DirectUpload,
     DirectUploadGone,
+    DirectUploadRaced,
     S3DirectUploads,
     StoredPart,
     direct_uploads,
@@ -29,24 +37,37 @@ from registry.resources.uploads.schemas import PartOut, PartUrlOut
 from registry.runtime import Runtime
 from registry.storage.ingest import StoredBlob
 from registry.storage.keys import blob_key
+from registry.storage.run_ahead import RunAhead
 from registry.storage.verify import verify_stream
 
-META_KEY = "direct"  # upload.meta[META_KEY] = {"key": staged S3 key, "upload_id": S3's multipart upload id}
+# upload.meta[META_KEY] = {"key": S3 key, "upload_id": S3's multipart upload id, "in_place": at its address}
+META_KEY = "direct"
+READ_AHEAD_CHUNKS = 4  # 8 MiB pieces of the read-back fetched while the previous ones are hashed
+RACED = (
+    "another upload of the same sha256 reached the store first while this one was completing; its parts are "
+    "dropped: start a new upload (it is then checked against the stored bytes)"
+)
 
 
-def start(store: BlobStore, upload: Upload) -> bool:
-    """Make ``upload`` direct when the store offers it; False: its parts go through the API."""
+def start(store: BlobStore, upload: Upload, sha256: str | None = None) -> bool:
+    """Make ``upload`` direct when the store offers it (in place when ``sha256``, the client's declared
+    hash, allows); False: its parts go through the API."""
     uploads = direct_uploads(store)
     if uploads is None:
         return False
-    started = uploads.start()
-    upload.meta = {**upload.meta, META_KEY: {"key": started.key, "upload_id": started.upload_id}}
+    started = uploads.start(blob_key(sha256) if sha256 is not None else None)
+    upload.meta = {
+        **upload.meta,
+        META_KEY: {"key": started.key, "upload_id": started.upload_id, "in_place": started.in_place},
+    }
     return True
 
 
 def of(upload: Upload) -> DirectUpload | None:
     direct = upload.meta.get(META_KEY)
-    return None if direct is None else DirectUpload(key=direct["key"], upload_id=direct["upload_id"])
+    if direct is None:
+        return None
+    return DirectUpload(key=direct["key"], upload_id=direct["upload_id"], in_place=direct.get("in_place", False))
 
 
 def _uploads(store: BlobStore) -> S3DirectUploads:
@@ -86,13 +107,18 @@ def join_and_verify(
         raise
     end_read_phase(session)  # no transaction while the bytes are read back
     try:
-        uploads.complete(direct, stored_parts)
+        etag = uploads.complete(direct, stored_parts)
     except DirectUploadGone:  # completed by a concurrent request
         raise Conflict(f"upload {upload.id} is being completed by another request") from None
+    except DirectUploadRaced:
+        raise Conflict(RACED) from None
     try:
-        return _verify(runtime, uploads, direct, upload, sha256)
+        return _verify(runtime, uploads, direct, etag, upload, sha256)
+    except DirectUploadRaced:
+        uploads.discard(direct, etag)
+        raise Conflict(RACED) from None
     except BaseException:
-        uploads.discard(direct)  # the parts are joined: a retry cannot reuse them
+        uploads.discard(direct, etag)  # the parts are joined: a retry cannot reuse them
         raise
 
 
@@ -108,20 +134,34 @@ def _check_parts(stored: list[StoredPart], max_bytes: int) -> None:
         raise Invalid(f"every part but the last must hold at least 5 MiB (S3's rule); parts {small[:20]} do not")
 
 
+def _read_back(uploads: S3DirectUploads, direct: DirectUpload, etag: str) -> RunAhead:
+    """The completed object, one stream fetched on its own thread while the caller hashes (moto serves one
+    stream at 600+ MB/s here but rereads the whole object for every ranged GET, so no parallel ranges)."""
+
+    def fetch(emit: Callable[[bytes], None]) -> None:
+        for chunk in uploads.iter_staged(direct, etag):
+            emit(chunk)
+
+    return RunAhead(fetch, depth=READ_AHEAD_CHUNKS)
+
+
 def _verify(
-    runtime: Runtime, uploads: S3DirectUploads, direct: DirectUpload, upload: Upload, sha256: str | None
+    runtime: Runtime, uploads: S3DirectUploads, direct: DirectUpload, etag: str, upload: Upload, sha256: str | None
 ) -> StoredBlob:
+    if direct.in_place and sha256 is None:
+        raise Invalid("this upload declared its sha256 when it started; complete it with that sha256")
     size, header, digest = verify_stream(
-        uploads.iter_staged(direct),
+        _read_back(uploads, direct, etag),
         runtime.header_limits,
         expected_sha256=sha256,
         max_bytes=runtime.settings.max_upload_bytes,
     )
-    check_content(upload.kind, header, lambda: uploads.read_staged(direct))
+    check_content(upload.kind, header, lambda: uploads.read_staged(direct, etag))
     key = blob_key(digest)
-    deduplicated = runtime.store.exists(key)
+    # In place the object at the key is this upload's own (tagged unverified until published): no dedupe.
+    deduplicated = not direct.in_place and runtime.store.exists(key)
     if deduplicated:
-        uploads.discard(direct)
+        uploads.discard(direct, etag)
     else:
         uploads.publish(direct, key, size)
     return StoredBlob(sha256=digest, size=size, header=header, deduplicated=deduplicated)

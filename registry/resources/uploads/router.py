@@ -50,6 +50,7 @@ def create_upload(
         ttl,
         store=runtime.store,
         transfer=body.transfer,
+        sha256=body.sha256,
     )
     return service.upload_out(session, runtime.store, ns, model, upload)
 

@@ -18,6 +18,12 @@ class UploadCreate(BaseModel):
         description="direct: parts go straight to the object store through presigned URLs, when it offers them "
         "(the answer says which was granted)",
     )
+    sha256: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the whole file's sha256, when known: complete then checks it (and may be sent without "
+        "it), and a direct upload is joined at its content address instead of being copied there",
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
     parents: list[Annotated[str, Field(max_length=MAX_REF_CHARS)]] = Field(default_factory=list, max_length=MAX_PARENTS)
 

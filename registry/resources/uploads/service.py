@@ -24,7 +24,7 @@ from registry.resources.uploads import direct
 from registry.resources.uploads.schemas import PartOut, PartUrlOut, Transfer, UploadOut
 from registry.runtime import Runtime
 from registry.storage.ingest import Ingest, StoredBlob
-from registry.storage.keys import blob_key, upload_part_key
+from registry.storage.keys import blob_key, is_sha256, upload_part_key
 
 MAX_PARTS = 10_000
 
@@ -40,9 +40,14 @@ def create_upload(
     *,
     store: BlobStore,
     transfer: Transfer = "streamed",
+    sha256: str | None = None,
 ) -> Upload:
-    """``transfer="direct"``: parts go straight to the store where it offers that (S3), else through the API."""
+    """``transfer="direct"``: parts go straight to the store where it offers that (S3), else through the API.
+    ``sha256``, the whole file's hash declared up front, is what ``complete`` then checks (and lets a direct
+    upload be joined at its content address, with no copy)."""
     check_parents(session, parents, principal)
+    if sha256 is not None and not is_sha256(sha256):
+        raise Invalid("sha256 must be 64 lowercase hex characters")
     upload = Upload(
         id=new_id(),
         model_id=model.id,
@@ -50,8 +55,10 @@ def create_upload(
         expires_at=utcnow() + ttl,
         meta={"metadata": check_metadata(meta), "parents": parents},
     )
+    if sha256 is not None:
+        upload.meta["sha256"] = sha256
     if transfer == "direct":
-        direct.start(store, upload)
+        direct.start(store, upload, sha256)
     session.add(upload)
     session.flush()
     return upload
@@ -132,6 +139,7 @@ def complete_upload(
 ) -> Artifact:
     """Join the parts into the model's next version; the staged parts are deleted once that is committed."""
     check_open(upload)
+    sha256 = claimed_sha256(upload, sha256)
     target = direct.of(upload)
     if target is not None:
         stored_parts: list[UploadPart] = []
@@ -157,6 +165,14 @@ def complete_upload(
     session.flush()
     after_commit(session, lambda: delete_part_blobs(runtime.store, stored_parts))  # only once the artifact is safe
     return artifact
+
+
+def claimed_sha256(upload: Upload, sha256: str | None) -> str | None:
+    """The sha256 the bytes must have: the one declared when the upload started and/or the one sent now."""
+    declared = upload.meta.get("sha256")
+    if declared is not None and sha256 is not None and sha256 != declared:
+        raise Invalid(f"upload {upload.id} was started for sha256 {declared}, not {sha256}; start a new upload")
+    return sha256 if sha256 is not None else declared
 
 
 def _ingest_parts(runtime: Runtime, stored_parts: list[UploadPart], sha256: str | None) -> StoredBlob:
