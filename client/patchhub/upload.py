@@ -247,8 +247,26 @@ class ArtifactUploader:
         if upload is not None and upload.artifact_id is not None:
             self.cache.forget_upload(key)
             return self._artifact(upload.artifact_id)
-        if upload is None:
-            upload = self._new_upload(key, model, kind=kind, metadata=metadata, parents=parents)
+
+        def new_upload() -> Upload:
+            return self._new_upload(key, model, file, kind=kind, metadata=metadata, parents=parents)
+
+        upload = upload or new_upload()
+        try:
+            artifact = self._send_and_complete(upload, model, file, new_upload)
+        except _UploadRaced:
+            # Another upload of the same bytes reached the store first and the service dropped this one's parts:
+            # once more (checked against the stored bytes this time).
+            try:
+                artifact = self._send_and_complete(new_upload(), model, file, new_upload)
+            except _UploadRaced as again:
+                raise again.conflict from None
+        self.cache.forget_upload(key)
+        return artifact
+
+    def _send_and_complete(
+        self, upload: Upload, model: str, file: LocalFile, new_upload: Callable[[], Upload]
+    ) -> Artifact:
         with progress_bar(file.size, f"upload {model}", enabled=self.progress) as bar:
             try:
                 self._send_parts(upload, file, bar.update)
@@ -257,18 +275,21 @@ class ArtifactUploader:
                     raise
                 # The store no longer holds this upload (gc drops staged uploads left idle, a complete that
                 # failed its checks drops the bytes): a new upload, every part sent again.
-                upload = self._new_upload(key, model, kind=kind, metadata=metadata, parents=parents)
+                upload = new_upload()
                 bar.reset(total=file.size)
                 self._send_parts(upload, file, bar.update)
         with waiting(f"upload {model}: the service is joining and verifying the parts", enabled=self.progress):
-            artifact = self._complete(upload.id, file.sha256)
-        self.cache.forget_upload(key)
-        return artifact
+            return self._complete(upload.id, file.sha256)
 
-    def _new_upload(self, key: str, model: str, *, kind: str, metadata: dict[str, Any], parents: list[str]) -> Upload:
-        # Straight to the object store when the service offers it (S3 takes parts of 5 MiB at the least).
+    def _new_upload(
+        self, key: str, model: str, file: LocalFile, *, kind: str, metadata: dict[str, Any], parents: list[str]
+    ) -> Upload:
+        # Straight to the object store when the service offers it (S3 takes parts of 5 MiB at the least). The
+        # sha256 sent now lets the service join the parts where the file will stay instead of copying it there.
         transfer = "direct" if self.options.part_size >= MIN_DIRECT_PART_SIZE else "streamed"
-        upload = self.uploads.create(model, kind=kind, metadata=metadata, parents=parents, transfer=transfer)
+        upload = self.uploads.create(
+            model, kind=kind, metadata=metadata, parents=parents, transfer=transfer, sha256=file.sha256
+        )
         self.cache.remember_upload(key, upload.id)
         return upload
 
@@ -289,8 +310,8 @@ class ArtifactUploader:
         def send_direct(number: int, start: int) -> int:
             data = file.read(start, min(start + part_size, file.size))
             have = stored.get(number)
-            md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
-            if have is None or have.size != len(data) or have.etag != f'"{md5}"':
+            # The MD5 only to compare with a part the store already holds (it costs twice a sha256's time).
+            if have is None or have.size != len(data) or have.etag != f'"{_md5(data)}"':
                 self.uploads.put_part_direct(upload.id, number, data)
             return len(data)
 
@@ -311,15 +332,34 @@ class ArtifactUploader:
     def _complete(self, upload_id: str, sha256: str) -> Artifact:
         try:
             return self.uploads.complete(upload_id, sha256)
-        except (ConflictError, ConnectionLost):
+        except (ConflictError, ConnectionLost) as exc:
             # An earlier try may have completed it (its answer lost): the upload then names its artifact.
-            upload = self.uploads.get(upload_id)
+            try:
+                upload = self.uploads.get(upload_id)
+            except NotFoundError:
+                # A 409 for an upload whose parts are gone: a concurrent upload of the same bytes got to the
+                # store first (a direct upload joined at its content address); start again.
+                if isinstance(exc, ConflictError):
+                    raise _UploadRaced(exc) from exc
+                raise
             if upload.artifact_id is None:
                 raise
             return self._artifact(upload.artifact_id)
 
     def _artifact(self, artifact_id: str) -> Artifact:
         return Artifact.from_json(self.transport.request_json("GET", f"/v1/artifacts/{artifact_id}"))
+
+
+class _UploadRaced(Exception):
+    """The service dropped a direct upload because another upload of the same bytes reached its store first."""
+
+    def __init__(self, conflict: ConflictError) -> None:
+        super().__init__(str(conflict))
+        self.conflict = conflict
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def _upload_key(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 from safetensors.numpy import save_file
 
 from patchhub import APIConnectionError, Client
+from patchhub.download import file_sha256
+from patchhub.resources.uploads import Uploads
 from patchhub.signature import quantize_signature
 from registry.blobs import S3BlobStore
 from tests.client.conftest import RecordingTransport
@@ -168,7 +171,8 @@ def test_an_upload_whose_staged_parts_were_dropped_starts_again(
         failing.artifacts.upload(f"{team.name}/net", source)
     store = direct_server.runtime.store
     assert isinstance(store, S3BlobStore)
-    staged = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.staging_prefix).get("Uploads", [])
+    # gc looks at every multipart upload under the store's prefix (this one is in place at its content address).
+    staged = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.prefix).get("Uploads", [])
     assert staged
     for upload in staged:  # what gc does to uploads idle past its grace
         store.client.abort_multipart_upload(Bucket=store.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
@@ -181,3 +185,50 @@ def test_an_upload_whose_staged_parts_were_dropped_starts_again(
     assert artifact.size == source.stat().st_size
     assert len([r for r in recorder.requests if r.method == "POST" and r.url.path.endswith("/uploads")]) == 1
     assert writer.artifacts.download(artifact.id, tmp_path / "back.safetensors").read_bytes() == source.read_bytes()
+
+
+def test_an_upload_that_loses_the_race_to_its_content_address_starts_again(
+    direct_server: LiveServer,  # noqa: F811
+    team: NamespaceAccess,
+    clients: list[Client],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SDK declares the file's sha256 when it starts, so its parts are joined where the file will stay; when
+    another upload of the same bytes gets there first, the service drops its parts (409) and the SDK uploads
+    once more, checked against the stored bytes: the user only sees the new version."""
+    rng = np.random.default_rng(806)
+    source = tmp_path / "big.safetensors"
+    save_file({"weight": rng.standard_normal(3 * 1024 * 1024).astype(np.float32)}, str(source))
+    data = source.read_bytes()
+    options = {"multipart_threshold": 1, "part_size": 5 * 1024 * 1024}
+    other = _client(direct_server, team.write_token, tmp_path / "other", clients, **options)
+    other.models.create(f"{team.name}/net", arch="mlp")
+    rival = other.uploads.create(f"{team.name}/net", kind="base", transfer="direct", sha256=file_sha256(source))
+    for number, start in enumerate(range(0, len(data), 5 * 1024 * 1024), start=1):
+        other.uploads.put_part_direct(rival.id, number, data[start : start + 5 * 1024 * 1024])
+    original = Uploads.complete
+    completes: list[str] = []
+
+    def rival_first(self: Uploads, upload_id: str, sha256: str | None = None) -> object:
+        if not completes:  # the rival joins its parts at the address between our parts and our complete
+            original(self, rival.id, sha256)
+        completes.append(upload_id)
+        return original(self, upload_id, sha256)
+
+    monkeypatch.setattr(Uploads, "complete", rival_first)
+    recorder = RecordingTransport()
+    writer = _client(
+        direct_server,
+        team.write_token,
+        tmp_path / "w",
+        clients,
+        http_client=httpx.Client(transport=recorder),
+        **options,
+    )
+    artifact = writer.artifacts.upload(f"{team.name}/net", source, force_new_version=True)
+    assert artifact.version == 2 and artifact.sha256 == file_sha256(source)
+    created = [r for r in recorder.requests if r.method == "POST" and r.url.path.endswith("/uploads")]
+    assert len(created) == 2 and all(json.loads(r.content)["sha256"] == artifact.sha256 for r in created)
+    assert len(completes) == 2 and completes[0] != completes[1]
+    assert writer.artifacts.download(artifact.id, tmp_path / "back.safetensors").read_bytes() == data

@@ -19,10 +19,19 @@ class Uploads(Resource):
         metadata: dict[str, Any] | None = None,
         parents: list[str] | None = None,
         transfer: str = "streamed",
+        sha256: str | None = None,
     ) -> Upload:
         """``transfer="direct"`` asks for parts to go straight to the object store (``upload.transfer`` says
-        whether the service granted it; a local store never does)."""
-        body = {"kind": kind, "metadata": metadata or {}, "parents": parents or [], "transfer": transfer}
+        whether the service granted it; a local store never does). ``sha256``, the whole file's, is checked
+        by ``complete`` and lets the service join a direct upload where it will stay (no copy)."""
+        body: dict[str, Any] = {
+            "kind": kind,
+            "metadata": metadata or {},
+            "parents": parents or [],
+            "transfer": transfer,
+        }
+        if sha256 is not None:
+            body["sha256"] = sha256
         return Upload.from_json(self._transport.request_json("POST", f"{model_path(model)}/uploads", json=body))
 
     def get(self, upload_id: str) -> Upload:
