@@ -1,7 +1,7 @@
 """A composition's cache holds only its patched tensors (where downloads are not redirected to the store) and
 serves the composed bytes, whole and by Range, spliced with the base's own; where downloads redirect, it holds
 the whole file and later downloads are redirects. The output's sha256 is recorded from the cache once the first
-download was sent, and again after a restart lost it."""
+download was sent (as it is written, for a whole file), and again after a restart lost it."""
 
 from __future__ import annotations
 
@@ -109,6 +109,8 @@ def test_where_downloads_redirect_the_whole_file_is_cached(direct_server: LiveSe
         assert first.status_code == 200 and first.content == save(_composed_by_hand(delta, -1.0))
         assert store.size(composition_output_key(composition)) == len(first.content)
         assert not store.exists(patched_key(composition_output_key(composition)))
+        shown = client.get(f"/v1/compositions/{composition}").json()  # hashed as it was written, not read back
+        assert shown["sha256"] == hashlib.sha256(first.content).hexdigest()
         later = client.get(f"/v1/compositions/{composition}/file")
         assert later.status_code == 302
         assert httpx.get(later.headers["location"]).content == first.content

@@ -14,6 +14,7 @@ Either way the cache is committed before the first download's last byte is sent.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 
 from patchhub.compose import PatchedTensor, composition_plan, iter_composed_parts
@@ -39,29 +40,35 @@ def compose_into_cache(
     patches: Sequence[tuple[Signature, float]],
     output_key: str,
     emit: Callable[[bytes], None],
-) -> bytes | None:
+) -> tuple[bytes | None, str | None]:
     """Emit the composed file's pieces, all but the last, while caching it; return the last piece once the
-    cache is committed (the caller records it, then sends that piece)."""
+    cache is committed (the caller records it, then sends that piece), and the file's sha256 when the whole
+    file was cached (hashed on a thread of its own as it went by; a patched-tensors cache is hashed later,
+    ``digests``, so the first download does not pay for hashing bytes it does not write)."""
     whole = store.redirects_downloads
     key = output_key if whole else patched_key(output_key)
+    digest = hashlib.sha256()
     with store.open_writer(key) as writer:
         if not whole:
             writer.write(_patched_header(base_key, header, patches))
-        background = BackgroundWriter(writer.write)  # the cache write overlaps computing and sending
+        # The cache write (and the hash) overlap computing and sending.
+        stages = [BackgroundWriter(writer.write), *([BackgroundWriter(digest.update)] if whole else [])]
         held: bytes | None = None
         try:
             for piece, patched in iter_composed_parts(header, BlobRangeReader(store, base_key), patches):
-                if whole or patched:
-                    background.put(piece)
+                for stage in stages if whole or patched else ():
+                    stage.put(piece)
                 if held is not None:
                     emit(held)
                 held = piece
-            background.close()
+            for stage in stages:
+                stage.close()
         except BaseException:
-            background.abandon()
+            for stage in stages:
+                stage.abandon()
             raise
         writer.commit(key)
-    return held
+    return held, digest.hexdigest() if whole else None
 
 
 def _patched_header(base_key: str, header: SafetensorsHeader, patches: Sequence[tuple[Signature, float]]) -> bytes:

@@ -1,4 +1,5 @@
-"""The sha256 of a composition's output, computed from its cached bytes after its first download was sent.
+"""The sha256 of a composition's output cached as its patched tensors, computed from the cache after its
+first download was sent (a whole cached file is hashed as it is written, ``cached_output``).
 
 Hashing the output while sending it took a core from the response on this 2-core machine (the first download
 fell from about 0.6 to about 0.5 of a plain copy, bench/RESULTS.md issue 14), and nobody needs the digest
@@ -42,7 +43,7 @@ def start_digest(runtime: Runtime, composition_id: str, output: Splice) -> threa
 def _record_digest(runtime: Runtime, composition_id: str, output: Splice, key: str) -> None:
     try:
         digest = hashlib.sha256()
-        for piece in output.iter_range(runtime.store, 0, output.size, chunk_size=8 << 20):
+        for piece in output.iter_range(runtime.store, 0, output.size):
             digest.update(piece)
         with transaction(runtime.session_factory) as session:
             row = session.get(Composition, composition_id)

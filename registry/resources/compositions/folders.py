@@ -119,7 +119,7 @@ def _compute_and_cache_shard(
     patches = _shard_patches(runtime, composition, shard)
     base_key = files.file_key(shard)
     header = read_stored_header(runtime.store, base_key, runtime.header_limits)
-    held = compose_into_cache(
+    held, _sha256 = compose_into_cache(
         runtime.store, base_key, header, patches, shard_output_key(composition.id, shard.path), emit
     )
     with transaction(runtime.session_factory) as session:

@@ -207,16 +207,18 @@ def _compute_and_cache(
     base_key = blob_key(base.sha256)
     header = read_stored_header(runtime.store, base_key, runtime.header_limits)
     output_key = composition_output_key(composition.id)
-    held = compose_into_cache(runtime.store, base_key, header, patches, output_key, emit)
+    held, sha256 = compose_into_cache(runtime.store, base_key, header, patches, output_key, emit)
     with transaction(runtime.session_factory) as session:
         row = session.get(Composition, composition.id)
         if row is not None:
+            row.sha256 = row.sha256 or sha256
             row.last_read_at = utcnow()
     COMPUTATIONS.land(flight)
     if held is not None:
         emit(held)
-    output = cached_splice(runtime.store, base_key, output_key, composition.size, runtime.header_limits)
-    if output is not None:
+    if sha256 is None and (
+        output := cached_splice(runtime.store, base_key, output_key, composition.size, runtime.header_limits)
+    ):
         start_digest(runtime, composition.id, output)
 
 
