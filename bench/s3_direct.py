@@ -2,8 +2,9 @@
 
 Starts moto's S3 server and `patchhub-server serve` (SQLite metadata, S3 blobs) as separate processes, writes
 a safetensors file, then times, in the same run and alternating the order per repeat:
-  - patchhub upload: the SDK's resumable upload (16 MiB parts; direct: parts PUT to presigned URLs, 4 at a
-    time, then the server joins them and streams the staged object once to check size, header and sha256)
+  - patchhub upload: the SDK's resumable upload (it hashes the file, declares the sha256 when it starts, then
+    16 MiB parts; direct: parts PUT to presigned URLs, 4 at a time, then the server joins them at their content
+    address, tagged unverified, and streams the object once to check size, header and sha256: no copy)
   - boto3 upload: upload_file (managed multipart, 8 MiB parts, 10 threads) of the same file
   - patchhub download: GET /v1/artifacts/{id}/file following the redirect, streamed to a sink
   - boto3 download: one get_object streamed to a sink (single stream, as the redirect gives)
@@ -175,7 +176,7 @@ def run_mode(
             )
             print(
                 f"    of the upload: {hashing.seconds:.1f}s client sha256, {complete_seconds(url) - checked:.1f}s "
-                f"completing (server joins, reads back and checks the file, copies it to its key)"
+                f"completing (server joins the parts at the file's key, reads it back and checks it)"
             )
     print(f"API peak RSS (VmHWM) {api.rss_mib('VmHWM'):.0f} MiB")
 

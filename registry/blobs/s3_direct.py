@@ -32,7 +32,7 @@ from registry.blobs.s3 import UNVERIFIED_TAG, S3BlobStore
 from registry.blobs.s3_client import MIN_PART_SIZE, error_code
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, CreateMultipartUploadRequestTypeDef
 
 
 MIN_DIRECT_PART_SIZE = MIN_PART_SIZE  # S3's floor for every part but the last
@@ -52,6 +52,7 @@ class StoredPart:
     number: int
     size: int
     etag: str  # S3's quoted ETag (the part's MD5 on unencrypted buckets)
+    crc32: str | None = None  # the part's CRC32 as S3 computed it, when the upload has that algorithm
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,17 @@ class S3DirectUploads:
         if blob_key is not None and store.verifies_in_place():
             key = store.full_key(blob_key)
             if not store.object_exists(key):  # an object there (verified or not): stage, dedupe at the end
-                created = store.client.create_multipart_upload(
-                    Bucket=store.bucket, Key=key, Tagging=f"{UNVERIFIED_TAG}=1"
-                )
-                return DirectUpload(key=key, upload_id=created["UploadId"], in_place=True)
+                return DirectUpload(key=key, upload_id=self._create(key, f"{UNVERIFIED_TAG}=1"), in_place=True)
         key = store.new_staging_key()
-        created = store.client.create_multipart_upload(Bucket=store.bucket, Key=key)
-        return DirectUpload(key=key, upload_id=created["UploadId"])
+        return DirectUpload(key=key, upload_id=self._create(key, None))
+
+    def _create(self, key: str, tagging: str | None) -> str:
+        request: CreateMultipartUploadRequestTypeDef = {"Bucket": self.store.bucket, "Key": key}
+        if tagging is not None:
+            request["Tagging"] = tagging
+        if self.store.part_checksum() == "CRC32":
+            request["ChecksumAlgorithm"] = "CRC32"
+        return self.store.client.create_multipart_upload(**request)["UploadId"]
 
     def part_url(self, upload: DirectUpload, number: int) -> str:
         return self.presigner.upload_part_url(upload.key, upload.upload_id, number)
@@ -93,7 +98,7 @@ class S3DirectUploads:
         )
         try:
             return [
-                StoredPart(part["PartNumber"], part["Size"], part["ETag"])
+                StoredPart(part["PartNumber"], part["Size"], part["ETag"], part.get("ChecksumCRC32"))
                 for page in pages
                 for part in page.get("Parts", [])
             ]
@@ -105,7 +110,7 @@ class S3DirectUploads:
     def complete(self, upload: DirectUpload, parts: list[StoredPart]) -> str:
         """Join ``parts`` (1..N, as listed by ``parts``) into one object, still invisible (staged, or tagged
         unverified in place); returns its ETag, which the read-back and ``discard`` hold it to."""
-        completed: list[CompletedPartTypeDef] = [{"PartNumber": p.number, "ETag": p.etag} for p in parts]
+        completed: list[CompletedPartTypeDef] = [_completed(p) for p in parts]
         client, bucket = self.store.client, self.store.bucket
         try:
             if upload.in_place:  # never over an object already there
@@ -174,6 +179,13 @@ class S3DirectUploads:
             except ClientError as error:
                 if error_code(error) not in ("PreconditionFailed", "NoSuchKey", "404"):
                     raise
+
+
+def _completed(part: StoredPart) -> CompletedPartTypeDef:
+    completed: CompletedPartTypeDef = {"PartNumber": part.number, "ETag": part.etag}
+    if part.crc32 is not None:
+        completed["ChecksumCRC32"] = part.crc32
+    return completed
 
 
 def direct_uploads(store: BlobStore) -> S3DirectUploads | None:

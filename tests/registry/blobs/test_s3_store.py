@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from registry.blobs import BlobStoreUnavailable, S3BlobStore, S3Options, make_s3_client
-from registry.blobs.s3 import MAX_PART_SIZE, PARTS_PER_SIZE_STEP, part_size_for
+from registry.blobs.s3 import MAX_PART_SIZE, PARTS_PER_SIZE_STEP, UNVERIFIED_TAG, part_size_for
 from registry.settings import Settings
 from tests.registry.blobs.support import PART_SIZE, random_bytes, staged_items
 
@@ -141,3 +141,46 @@ def test_options_validate_and_keep_the_secret_out_of_repr() -> None:
     assert options.secret_value() == "hunter2-secret"
     assert "hunter2" not in repr(options)
     assert "hunter2" not in repr(make_s3_client(options).meta.config.__dict__)
+
+
+def test_an_object_tagged_unverified_is_no_blob_until_the_tag_is_removed(s3_store: S3BlobStore) -> None:
+    client, bucket, full = s3_store.client, s3_store.bucket, s3_store.full_key("sha256/ab/unverified")
+    client.put_object(Bucket=bucket, Key=full, Body=b"not checked yet", Tagging=f"{UNVERIFIED_TAG}=1")
+    assert s3_store.object_exists(full) and not s3_store.exists("sha256/ab/unverified")
+    client.put_object_tagging(Bucket=bucket, Key=full, Tagging={"TagSet": [{"Key": "team", "Value": "ml"}]})
+    assert s3_store.exists("sha256/ab/unverified")  # another tag (an operator's) is no verdict
+    client.put_object(Bucket=bucket, Key=full, Body=b"not checked yet", Tagging=f"{UNVERIFIED_TAG}=1")
+    # Verified bytes written over it (a staged writer's copy) carry no tag: a blob.
+    write_in_chunks(s3_store, "sha256/ab/unverified", random_bytes(PART_SIZE + 10), "sha256/ab/unverified", PART_SIZE)
+    assert s3_store.exists("sha256/ab/unverified")
+
+
+class _Endpoint:
+    """The moto client, minus one feature: ``head_object`` without TagCount, or no CRC32 multipart uploads."""
+
+    def __init__(self, client: S3Client, lacks: str) -> None:
+        self._client, self._lacks = client, lacks
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    def head_object(self, **params: object) -> dict:
+        head = dict(self._client.head_object(**params))  # type: ignore[arg-type]
+        if self._lacks == "tag count":
+            head.pop("TagCount", None)
+        return head
+
+    def create_multipart_upload(self, **params: object) -> dict:
+        if self._lacks == "crc32" and "ChecksumAlgorithm" in params:
+            raise ClientError({"Error": {"Code": "NotImplemented"}}, "CreateMultipartUpload")
+        return dict(self._client.create_multipart_upload(**params))  # type: ignore[arg-type]
+
+
+def test_what_direct_uploads_rely_on_is_probed_once_per_store(s3_client: S3Client, s3_bucket: str) -> None:
+    moto = S3BlobStore(s3_client, s3_bucket, "registry", part_size=PART_SIZE)
+    assert moto.verifies_in_place() and moto.part_checksum() == "CRC32"
+    no_tags = S3BlobStore(_Endpoint(s3_client, "tag count"), s3_bucket, "registry")  # type: ignore[arg-type]
+    assert not no_tags.verifies_in_place() and no_tags.part_checksum() == "CRC32"
+    no_crc = S3BlobStore(_Endpoint(s3_client, "crc32"), s3_bucket, "registry")  # type: ignore[arg-type]
+    assert no_crc.verifies_in_place() and no_crc.part_checksum() is None
+    assert staged_items(moto) == 0  # the probes leave nothing behind
