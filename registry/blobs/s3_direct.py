@@ -163,8 +163,9 @@ class S3DirectUploads:
         self.discard(upload)
 
     def discard(self, upload: DirectUpload, etag: str | None = None) -> None:
-        """Drop the upload's parts, and its completed object: staged, always; in place, only while it is
-        still the object with ``etag`` (anything else at a content address is another upload's bytes)."""
+        """Drop the upload's parts, and its completed object: staged, always; in place, only when given the
+        ``etag`` it completed with (the caller found those bytes are not what their address names) and only
+        while the object still has it. Anything else at a content address may be another upload's bytes."""
         client, bucket = self.store.client, self.store.bucket
         try:
             client.abort_multipart_upload(Bucket=bucket, Key=upload.key, UploadId=upload.upload_id)

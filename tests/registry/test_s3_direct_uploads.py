@@ -15,6 +15,7 @@ import pytest
 from safetensors.numpy import save
 
 from registry.blobs import S3BlobStore
+from registry.blobs.s3 import S3BlobWriter
 from registry.resources.uploads import direct
 from registry.storage.keys import blob_key
 from tests.fixtures.s3_direct import direct_server, origin  # noqa: F401
@@ -336,3 +337,44 @@ def test_a_blob_verified_meanwhile_makes_an_in_place_upload_stage_and_deduplicat
         assert done.status_code == 201 and done.json()["version"] == 2, done.text
     assert store.exists(key) and copies == []
     assert not [k for k in _staged_keys(direct_server) if second["id"] in k]
+
+
+def test_an_in_place_upload_failing_its_kind_check_never_deletes_identical_verified_bytes(
+    direct_server: LiveServer,  # noqa: F811
+    paused_verification: tuple[threading.Event, threading.Event],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its bytes are right for their address but wrong for its kind (a base sent as a signature). Meanwhile an
+    honest upload of the same bytes through the API, whose multipart upload started at that address before,
+    replaced them with its own verified object, with the same ETag (same bytes, same 5 MiB parts): the failed
+    upload must not delete that object on its way out."""
+    data = _big_model(seed=918)
+    store, key, team = _s3(direct_server), blob_key(sha256(data)), _team(direct_server)
+    reached, release = paused_verification
+    committing, commit = threading.Event(), threading.Event()
+    original_commit = S3BlobWriter._commit
+
+    def paused_commit(self: S3BlobWriter, target: str) -> None:
+        committing.set()
+        assert commit.wait(60)
+        original_commit(self, target)
+
+    monkeypatch.setattr(S3BlobWriter, "_commit", paused_commit)
+    with direct_server.client(team.write_token) as client, ThreadPoolExecutor(2) as pool:
+        body = {"kind": "rws", "transfer": "direct", "sha256": sha256(data)}
+        signature = client.post(f"/v1/models/{team.name}/net/uploads", json=body).json()
+        _send_parts(client, signature["id"], data)
+        honest = pool.submit(upload, client, team.name, data, sha256=sha256(data))
+        assert committing.wait(30)  # its parts are at the address, not joined yet
+        wrong_kind = pool.submit(client.post, f"/v1/uploads/{signature['id']}/complete", json={})
+        assert reached.wait(30)  # joined at the address, tagged, not read back yet
+        joined = store.client.head_object(Bucket=store.bucket, Key=store.full_key(key))["ETag"]
+        commit.set()
+        stored = honest.result(timeout=60)
+        assert stored.status_code == 201, stored.text
+        assert store.client.head_object(Bucket=store.bucket, Key=store.full_key(key))["ETag"] == joined
+        release.set()
+        refused = wrong_kind.result(timeout=60)
+        assert refused.status_code == 422 and "rws" in refused.json()["detail"]
+        assert client.get(f"/v1/artifacts/{stored.json()['id']}/file", follow_redirects=True).content == data
+    assert store.exists(key)

@@ -115,10 +115,12 @@ def join_and_verify(
     try:
         return _verify(runtime, uploads, direct, etag, upload, sha256)
     except DirectUploadRaced:
-        uploads.discard(direct, etag)
+        uploads.discard(direct)  # replaced by verified bytes: nothing of its own is left
         raise Conflict(RACED) from None
     except BaseException:
-        uploads.discard(direct, etag)  # the parts are joined: a retry cannot reuse them
+        # The parts are joined: a retry cannot reuse them. Bytes in place that were not shown to be wrong stay
+        # (invisible, for gc): an object with the same ETag may be another upload's identical, verified bytes.
+        uploads.discard(direct)
         raise
 
 
@@ -150,12 +152,16 @@ def _verify(
 ) -> StoredBlob:
     if direct.in_place and sha256 is None:
         raise Invalid("this upload declared its sha256 when it started; complete it with that sha256")
-    size, header, digest = verify_stream(
-        _read_back(uploads, direct, etag),
-        runtime.header_limits,
-        expected_sha256=sha256,
-        max_bytes=runtime.settings.max_upload_bytes,
-    )
+    try:
+        size, header, digest = verify_stream(
+            _read_back(uploads, direct, etag),
+            runtime.header_limits,
+            expected_sha256=sha256,
+            max_bytes=runtime.settings.max_upload_bytes,
+        )
+    except (Invalid, PayloadTooLarge):
+        uploads.discard(direct, etag)  # not the bytes their address names (or too many): delete them
+        raise
     check_content(upload.kind, header, lambda: uploads.read_staged(direct, etag))
     key = blob_key(digest)
     # In place the object at the key is this upload's own (tagged unverified until published): no dedupe.
