@@ -16,7 +16,7 @@ from safetensors.numpy import save
 
 from registry.blobs import S3BlobStore
 from registry.blobs.s3 import S3BlobWriter
-from registry.resources.uploads import direct
+from registry.blobs.s3_direct import DirectUpload, S3DirectUploads
 from registry.storage.keys import blob_key
 from tests.fixtures.s3_direct import direct_server, origin  # noqa: F401
 from tests.fixtures.safetensors_files import tiny_model_bytes
@@ -204,14 +204,14 @@ def copies(direct_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> list[s
 def paused_verification(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event, threading.Event]]:
     """(reached, release): a direct complete stops after joining its parts and before reading them back."""
     reached, release = threading.Event(), threading.Event()
-    original = direct._read_back
+    original = S3DirectUploads.iter_staged
 
-    def paused(*args: object) -> object:
+    def paused(self: S3DirectUploads, upload: DirectUpload, etag: str, chunk_size: int = 8 << 20) -> Iterator[bytes]:
         reached.set()
         assert release.wait(60), "the test never released the paused verification"
-        return original(*args)  # type: ignore[arg-type]
+        return original(self, upload, etag, chunk_size)
 
-    monkeypatch.setattr(direct, "_read_back", paused)
+    monkeypatch.setattr(S3DirectUploads, "iter_staged", paused)
     yield reached, release
     release.set()
 

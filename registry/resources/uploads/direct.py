@@ -13,7 +13,6 @@ first) is a 409 with its parts dropped: the client starts again and is then chec
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -37,12 +36,10 @@ from registry.resources.uploads.schemas import PartOut, PartUrlOut
 from registry.runtime import Runtime
 from registry.storage.ingest import StoredBlob
 from registry.storage.keys import blob_key
-from registry.storage.run_ahead import RunAhead
 from registry.storage.verify import verify_stream
 
 # upload.meta[META_KEY] = {"key": S3 key, "upload_id": S3's multipart upload id, "in_place": at its address}
 META_KEY = "direct"
-READ_AHEAD_CHUNKS = 4  # 8 MiB pieces of the read-back fetched while the previous ones are hashed
 RACED = (
     "another upload of the same sha256 reached the store first while this one was completing; its parts are "
     "dropped: start a new upload (it is then checked against the stored bytes)"
@@ -136,17 +133,6 @@ def _check_parts(stored: list[StoredPart], max_bytes: int) -> None:
         raise Invalid(f"every part but the last must hold at least 5 MiB (S3's rule); parts {small[:20]} do not")
 
 
-def _read_back(uploads: S3DirectUploads, direct: DirectUpload, etag: str) -> RunAhead:
-    """The completed object, one stream fetched on its own thread while the caller hashes (moto serves one
-    stream at 600+ MB/s here but rereads the whole object for every ranged GET, so no parallel ranges)."""
-
-    def fetch(emit: Callable[[bytes], None]) -> None:
-        for chunk in uploads.iter_staged(direct, etag):
-            emit(chunk)
-
-    return RunAhead(fetch, depth=READ_AHEAD_CHUNKS)
-
-
 def _verify(
     runtime: Runtime, uploads: S3DirectUploads, direct: DirectUpload, etag: str, upload: Upload, sha256: str | None
 ) -> StoredBlob:
@@ -154,7 +140,10 @@ def _verify(
         raise Invalid("this upload declared its sha256 when it started; complete it with that sha256")
     try:
         size, header, digest = verify_stream(
-            _read_back(uploads, direct, etag),
+            # One stream, hashed as it arrives. Measured on moto (1 GiB, 2 cores): a thread fetching ahead gave
+            # nothing (1.8-2.1 s either way) and kept 40 MiB more RSS; ranged GETs in parallel are 20x slower
+            # there (moto rereads the whole object for each range).
+            uploads.iter_staged(direct, etag),
             runtime.header_limits,
             expected_sha256=sha256,
             max_bytes=runtime.settings.max_upload_bytes,
