@@ -9,7 +9,9 @@ a safetensors file, then times, in the same run and alternating the order per re
   - patchhub download: GET /v1/artifacts/{id}/file following the redirect, streamed to a sink
   - boto3 download: one get_object streamed to a sink (single stream, as the redirect gives)
 and prints the ratios (boto3 time / patchhub time), plus the API process's CPU seconds and RSS for each
-transfer. ``--modes direct streamed`` also runs an API with PATCHHUB_S3_REDIRECTS=false for comparison.
+transfer. ``--modes direct streamed`` also runs an API with PATCHHUB_S3_REDIRECTS=false for comparison;
+``staged`` is direct with an SDK that does not declare the sha256 when it starts, so the server joins the
+parts at a staging key and copies them to their content address once verified (the way before in-place joins).
 
     python bench/s3_direct.py --size-mib 1024 --repeats 2
     python bench/s3_direct.py --size-mib 128 --repeats 1      # the quick run
@@ -22,6 +24,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -33,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.upload_download import CHUNK, NullSink, bench_bucket, start_api, write_safetensors
 from patchhub import Client
 from patchhub.download import file_sha256
+from patchhub.types import Upload
 from tests.s3_server import MotoServer
 
 
@@ -72,6 +76,12 @@ def upload_with_sdk(client: Client, path: Path, uploaded: list[str]) -> None:
     uploaded.append(client.artifacts.upload("bench/big", path, force_new_version=True).id)
 
 
+def _undeclared(create: Callable[..., Upload], *args: object, **kwargs: object) -> Upload:
+    """``Uploads.create`` without the sha256: the upload is joined at a staging key and copied once verified."""
+    kwargs.pop("sha256", None)
+    return create(*args, **kwargs)
+
+
 def complete_seconds(url: str) -> float:
     """Time the API has spent in POST .../complete so far (joining and checking the parts), from /metrics."""
     text = httpx.get(f"{url}/metrics", timeout=30).text
@@ -106,7 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--modes", nargs="+", default=["direct"], choices=["direct", "streamed"])
+    parser.add_argument("--modes", nargs="+", default=["direct"], choices=["direct", "staged", "streamed"])
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="patchhub-s3-direct-"))
     path = workdir / "model.safetensors"
@@ -118,7 +128,7 @@ def main() -> None:
         s3, bucket = bench_bucket(moto.endpoint)
         transfer = TransferConfig(multipart_chunksize=8 << 20, max_concurrency=10)
         for port, mode in enumerate(args.modes, start=8766):
-            extra = {"PATCHHUB_S3_REDIRECTS": "true" if mode == "direct" else "false"}
+            extra = {"PATCHHUB_S3_REDIRECTS": "false" if mode == "streamed" else "true"}
             (workdir / mode).mkdir()
             process, url, token = start_api(moto.endpoint, workdir / mode, bucket, port=port, extra_env=extra)
             api = ApiProcess(process.pid)
@@ -152,6 +162,9 @@ def run_mode(
         f"{'down MB/s':>9} {'boto3':>6} {'ratio':>6} {'API cpu':>8} {'API RSS':>8}"
     )
     with Client(base_url=url, token=token, progress=False, cache_dir=workdir / "cache") as client:
+        if mode == "staged":
+            declaring = client.uploads.create
+            client.uploads.create = partial(_undeclared, declaring)  # type: ignore[method-assign]
         for attempt in range(repeats):
             uploaded: list[str] = []
             ours_up = partial(upload_with_sdk, client, path, uploaded)
@@ -176,7 +189,7 @@ def run_mode(
             )
             print(
                 f"    of the upload: {hashing.seconds:.1f}s client sha256, {complete_seconds(url) - checked:.1f}s "
-                f"completing (server joins the parts at the file's key, reads it back and checks it)"
+                f"completing (server joins the parts, reads them back and checks them; staged: and copies them)"
             )
     print(f"API peak RSS (VmHWM) {api.rss_mib('VmHWM'):.0f} MiB")
 
