@@ -164,7 +164,7 @@ def run_mode(
     with Client(base_url=url, token=token, progress=False, cache_dir=workdir / "cache") as client:
         if mode == "staged":
             declaring = client.uploads.create
-            client.uploads.create = partial(_undeclared, declaring)  # type: ignore[method-assign]
+            client.uploads.create = partial(_undeclared, declaring)
         for attempt in range(repeats):
             uploaded: list[str] = []
             ours_up = partial(upload_with_sdk, client, path, uploaded)
