@@ -308,8 +308,10 @@ def test_two_in_place_uploads_of_the_same_bytes_one_lying_the_honest_one_retries
         _send_parts(client, first["id"], honest)
         pool, lying = _complete_in_background(client, liar["id"], sha256(honest))
         assert reached.wait(30)
-        release.set()  # later completes run unpaused too, but this one is already past its join
+        # Asked while the liar's bytes sit there unverified: the join is refused before any read-back (a join
+        # that went through would stop at the paused read-back too, and fail after its wait).
         raced = client.post(f"/v1/uploads/{first['id']}/complete", json={"sha256": sha256(honest)})
+        release.set()
         assert lying.result(timeout=60).status_code == 422
         pool.shutdown()
         assert raced.status_code == 409 and "start a new upload" in raced.json()["detail"]
