@@ -285,7 +285,11 @@ class S3BlobStore(BlobStore):
         try:
             tags = self.client.get_object_tagging(Bucket=self.bucket, Key=full_key)["TagSet"]
         except ClientError as error:
-            if error_code(error) in _NOT_FOUND_CODES:
+            code = error_code(error)
+            if code in _NOT_FOUND_CODES:
+                return False
+            # Someone else's tags on a store that cannot read them: it never tags (it stages direct uploads).
+            if code in ("AccessDenied", "NotImplemented") and not self.verifies_in_place():
                 return False
             raise
         return any(tag["Key"] == UNVERIFIED_TAG for tag in tags)

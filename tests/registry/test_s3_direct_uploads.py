@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import numpy as np
@@ -17,6 +17,7 @@ from safetensors.numpy import save
 from registry.blobs import S3BlobStore
 from registry.blobs.s3 import S3BlobWriter
 from registry.blobs.s3_direct import DirectUpload, S3DirectUploads
+from registry.storage.gc import collect_garbage
 from registry.storage.keys import blob_key
 from tests.fixtures.s3_direct import direct_server, origin  # noqa: F401
 from tests.fixtures.safetensors_files import tiny_model_bytes
@@ -380,3 +381,27 @@ def test_an_in_place_upload_failing_its_kind_check_never_deletes_identical_verif
         assert refused.status_code == 422 and "rws" in refused.json()["detail"]
         assert client.get(f"/v1/artifacts/{stored.json()['id']}/file", follow_redirects=True).content == data
     assert store.exists(key)
+
+
+def test_bytes_joined_in_place_by_a_server_that_died_before_checking_them_stay_invisible_until_gc(
+    direct_server: LiveServer,  # noqa: F811
+) -> None:
+    data = _big_model(seed=919)
+    store, key, team = _s3(direct_server), blob_key(sha256(data)), _team(direct_server)
+    full = store.full_key(key)
+    with direct_server.client(team.write_token) as client:
+        started = _start(client, team.name, sha256=sha256(data))
+        _send_parts(client, started["id"], data)
+    (in_flight,) = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=full)["Uploads"]
+    listed = store.client.list_parts(Bucket=store.bucket, Key=full, UploadId=in_flight["UploadId"])["Parts"]
+    store.client.complete_multipart_upload(  # the join, then the process is gone
+        Bucket=store.bucket,
+        Key=full,
+        UploadId=in_flight["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in listed]},
+    )
+    assert store.object_exists(full) and not store.exists(key)  # there, but no blob to anyone
+    collect_garbage(direct_server.runtime.session_factory, store, timedelta(hours=1))
+    assert store.object_exists(full)  # young: may be an upload being checked right now
+    collect_garbage(direct_server.runtime.session_factory, store, timedelta(0))
+    assert not store.object_exists(full)
