@@ -11,12 +11,14 @@ bytes are completed is where they stay. Two ways:
   deduplicates against them and nothing serves them (artifact rows come only after verification). The caller
   reads them back with If-Match on the completed ETag, so it checks exactly the bytes it completed; verified
   writers (the streamed path, a staged publish) may replace them meanwhile, and that read then fails as raced.
-  ``publish`` removes the tag (no copy); ``discard`` deletes the object only while it still has that ETag, so
-  a lying upload never removes the honest bytes that replaced its own.
+  ``publish`` removes the tag (no copy). ``discard`` deletes the object only for bytes shown to be wrong and
+  only while it still has that ETag, so a lying upload never removes the honest bytes that replaced its own
+  (identical bytes in the same parts have the same ETag, so after any other failure the object stays, still
+  invisible, for gc).
 - **Staged** otherwise: the multipart upload lives at a staging key, so completing it publishes nothing;
   ``publish`` copies the verified bytes server-side to their content address (a copy that replaces tags).
 
-The copy is what in place saves: on moto it costs about a third of the time of the upload itself.
+In place saves that copy: a second server-side write of every byte (bench/RESULTS.md has moto's figures).
 """
 
 from __future__ import annotations
