@@ -30,12 +30,14 @@ TENSORS = {
 
 
 def _composed_by_hand(delta: np.ndarray, scale: float) -> dict[str, np.ndarray]:
-    expected = dict(TENSORS)
+    expected: dict[str, np.ndarray] = dict(TENSORS)
     expected["encoder.bias"] = TENSORS["encoder.bias"] + np.float32(scale) * delta
     return expected
 
 
-def _composition(client: httpx.Client, namespace: str, scale: float) -> tuple[str, bytes, np.ndarray]:
+def _composition(client: httpx.Client, namespace: str, scale: float) -> tuple[str, bytes, np.ndarray, httpx.Response]:
+    """A composition of ``scale`` times a signature on encoder.bias: its id, the base, the delta and its first
+    download."""
     base = save(TENSORS)
     sig_bytes, deltas = signature(["encoder.bias"], 7)
     push(client, namespace, "net", base)
@@ -43,7 +45,8 @@ def _composition(client: httpx.Client, namespace: str, scale: float) -> tuple[st
     recipe = {"base": f"{namespace}/net", "patches": [{"artifact": f"{namespace}/fog", "scale": scale}]}
     created = client.post("/v1/compositions", json=recipe)
     assert created.status_code == 201, created.text
-    return created.json()["id"], base, deltas["encoder.bias"]
+    composition = created.json()["id"]
+    return composition, base, deltas["encoder.bias"], client.get(f"/v1/compositions/{composition}/file")
 
 
 def test_the_cache_holds_the_patched_tensors_and_serves_the_composed_bytes(
@@ -51,8 +54,8 @@ def test_the_cache_holds_the_patched_tensors_and_serves_the_composed_bytes(
 ) -> None:
     store = live_server.runtime.store
     with live_server.client(namespace.write_token) as client:
-        composition, base, delta = _composition(client, namespace.name, 0.5)
-        first = client.get(f"/v1/compositions/{composition}/file").content
+        composition, base, delta, response = _composition(client, namespace.name, 0.5)
+        first = response.content
         tensors_start = 8 + parse_header(first[8 : 8 + int.from_bytes(first[:8], "little")]).header_size
         expected = save(_composed_by_hand(delta, 0.5))
         assert len(first) == len(base) and first[:tensors_start] == base[:tensors_start]  # the base's header
@@ -89,8 +92,8 @@ def test_a_cache_that_does_not_fit_its_base_is_computed_again(
 ) -> None:
     store = live_server.runtime.store
     with live_server.client(namespace.write_token) as client:
-        composition, _base, delta = _composition(client, namespace.name, 2.0)
-        first = client.get(f"/v1/compositions/{composition}/file").content
+        composition, _base, delta, response = _composition(client, namespace.name, 2.0)
+        first = response.content
         cached = patched_key(composition_output_key(composition))
         with store.open_writer(cached) as writer:  # a patched file made for another base, as tampering leaves
             writer.write(save({"encoder.bias": np.zeros(64, np.float32)}, metadata={"patchhub.composed_from": "x"}))
@@ -104,8 +107,7 @@ def test_where_downloads_redirect_the_whole_file_is_cached(direct_server: LiveSe
     access = make_namespace(direct_server)
     store = direct_server.runtime.store
     with direct_server.client(access.write_token) as client:
-        composition, _base, delta = _composition(client, access.name, -1.0)
-        first = client.get(f"/v1/compositions/{composition}/file")
+        composition, _base, delta, first = _composition(client, access.name, -1.0)
         assert first.status_code == 200 and first.content == save(_composed_by_hand(delta, -1.0))
         assert store.size(composition_output_key(composition)) == len(first.content)
         assert not store.exists(patched_key(composition_output_key(composition)))
