@@ -9,13 +9,16 @@ import hashlib
 
 import httpx
 import numpy as np
+import pytest
 from safetensors.numpy import save
 
 from patchhub.safetensors_format import parse_header
 from registry.db.session import transaction
 from registry.models import Composition
 from registry.resources.compositions.cached_output import patched_key
+from registry.resources.compositions.digests import start_digest
 from registry.storage.keys import composition_output_key
+from registry.storage.splice import Splice
 from tests.fixtures.s3_direct import direct_server  # noqa: F401
 from tests.fixtures.services import LiveServer, NamespaceAccess, make_namespace
 from tests.registry.artifact_helpers import wait_until
@@ -85,6 +88,22 @@ def test_the_cache_holds_the_patched_tensors_and_serves_the_composed_bytes(
             assert row is not None
             row.sha256 = None
         wait_until(lambda: shown() == digest, "the sha256 recorded again by the next read")
+
+
+def test_a_digest_of_a_recorded_sha256_reads_nothing(
+    live_server: LiveServer, namespace: NamespaceAccess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A request holding the row from before the sha256 was recorded (one that waited for the computation)
+    starts no second hashing of the output."""
+    with live_server.client(namespace.write_token) as client:
+        composition, *_rest, response = _composition(client, namespace.name, 0.25)
+        digest = hashlib.sha256(response.content).hexdigest()
+        wait_until(lambda: client.get(f"/v1/compositions/{composition}").json()["sha256"] == digest, "its sha256")
+    gone = Splice.whole("compositions/not-there", len(response.content))  # would fail to read, and say so
+    thread = start_digest(live_server.runtime, composition, gone)
+    assert thread is not None
+    thread.join(30)
+    assert not [r for r in caplog.records if "could not record the sha256" in r.getMessage()]
 
 
 def test_a_cache_that_does_not_fit_its_base_is_computed_again(

@@ -43,8 +43,8 @@ def compose_into_cache(
 ) -> tuple[bytes | None, str | None]:
     """Emit the composed file's pieces, all but the last, while caching it; return the last piece once the
     cache is committed (the caller records it, then sends that piece), and the file's sha256 when the whole
-    file was cached (hashed on a thread of its own as it went by; a patched-tensors cache is hashed later,
-    ``digests``, so the first download does not pay for hashing bytes it does not write)."""
+    file was cached (hashed on a thread of its own as it went by). A patched-tensors cache is hashed later
+    (``digests``), so no core is taken from the first download for it."""
     whole = store.redirects_downloads
     key = output_key if whole else patched_key(output_key)
     digest = hashlib.sha256()

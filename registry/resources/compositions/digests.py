@@ -42,6 +42,10 @@ def start_digest(runtime: Runtime, composition_id: str, output: Splice) -> threa
 
 def _record_digest(runtime: Runtime, composition_id: str, output: Splice, key: str) -> None:
     try:
+        with transaction(runtime.session_factory) as session:  # the caller's row may be older than the database's
+            row = session.get(Composition, composition_id)
+            if row is None or row.sha256 is not None:
+                return
         digest = hashlib.sha256()
         for piece in output.iter_range(runtime.store, 0, output.size):
             digest.update(piece)

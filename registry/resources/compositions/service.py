@@ -186,8 +186,8 @@ def computation_key(runtime: Runtime, composition_id: str) -> str:
 
 def iter_and_cache(runtime: Runtime, composition: Composition, flight: Flight) -> Iterator[bytes]:
     """Compute the output from the base (never incrementally), streaming it and caching it as it goes, and
-    land ``flight`` once it is cached. The computation runs ahead of the response on its own thread, hashing
-    and the cache write on another (the disk writes on a third), so sending never waits for the arithmetic.
+    land ``flight`` once it is cached. The computation runs ahead of the response on its own thread, the cache
+    write on another (and a whole file's hashing on a third), so sending never waits for the arithmetic.
     The last piece is held back until the cache is committed and recorded, so the cache is visible before
     the client has the last byte. Memory is bounded by a few compose chunks and the queues between."""
     try:
