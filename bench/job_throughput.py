@@ -6,7 +6,10 @@ times --sequential `evaluate` jobs one after another (submit-to-start p50/p95 fr
 always free), then submits --jobs short `evaluate` jobs at once; their time is from the first submission to the
 last job's finished_at, read from the job rows, so the benchmark polls only every --poll seconds and takes little
 CPU from the workers (polling every 50 ms cost the server about 0.2 of a core). Run with one worker and then two;
-the ratio is two workers' jobs/s over one's. --database-url runs the metadata on Postgres instead of SQLite
+the ratio is two workers' jobs/s over one's. Then, the same again with the workers told to take no jobs while
+the 200 are submitted (Celery's cancel_consumer) and to start together after (add_consumer), timed from the
+first job's start to the last one's finish: the workers' own scaling, without the API's submissions on the
+same 2 cores. --database-url runs the metadata on Postgres instead of SQLite
 (a fresh database is created and dropped).
 
     python bench/job_throughput.py --jobs 200
@@ -36,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from job_latency import REPO, seconds, wait
 
+from registry.jobs.broker import QUEUES
 from tests.fixtures.services import free_port
 from workers.jobs.io import build_model, checkpoint_bytes
 
@@ -99,8 +103,29 @@ def wait_all(client: httpx.Client, ids: list[str], poll: float) -> list[dict]:
     return [done[job_id] for job_id in ids]
 
 
-def run(workers: int, jobs: int, sequential: int, poll: float, database_url: str | None) -> tuple[float, list[float]]:
-    """(seconds for ``jobs`` jobs submitted at once, submit-to-start seconds of ``sequential`` jobs)."""
+@contextmanager
+def paused_consumers(broker_url: str, workers: int) -> Iterator[None]:
+    """The workers stop taking jobs from their queues while the block submits, and all start again at once
+    after it: the drain that follows measures the workers alone, with the API idle."""
+    from celery import Celery
+
+    control = Celery("bench", broker=broker_url, set_as_current=False).control
+    for queue in QUEUES:
+        replies = control.cancel_consumer(queue, reply=True, timeout=10)
+        if len(replies) != workers:
+            raise RuntimeError(f"{len(replies)} of {workers} workers stopped consuming {queue}: {replies}")
+    try:
+        yield
+    finally:
+        for queue in QUEUES:
+            control.add_consumer(queue, reply=True, timeout=10)
+
+
+def run(
+    workers: int, jobs: int, sequential: int, poll: float, database_url: str | None
+) -> tuple[float, float, list[float]]:
+    """(seconds for ``jobs`` jobs submitted at once, seconds to drain ``jobs`` jobs queued while the workers
+    took none, submit-to-start seconds of ``sequential`` jobs)."""
     work = Path(tempfile.mkdtemp(prefix=f"patchhub-throughput-{workers}-"))
     redis_port, port = free_port(), free_port()
     redis = spawn(["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"], dict(os.environ))
@@ -148,7 +173,12 @@ def run(workers: int, jobs: int, sequential: int, poll: float, database_url: str
             rows = wait_all(client, ids, poll)
             first = min(datetime.fromisoformat(row["created_at"]) for row in rows)
             last = max(datetime.fromisoformat(row["finished_at"]) for row in rows)
-            return (last - first).total_seconds(), latencies
+            with paused_consumers(env["PATCHHUB_BROKER_URL"], workers):
+                queued = [client.post("/v1/jobs", json=body).json()["id"] for _ in range(jobs)]
+            drained = wait_all(client, queued, poll)
+            started = min(datetime.fromisoformat(row["started_at"]) for row in drained)
+            ended = max(datetime.fromisoformat(row["finished_at"]) for row in drained)
+            return (last - first).total_seconds(), (ended - started).total_seconds(), latencies
     finally:
         for proc in [*procs, redis]:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -167,13 +197,15 @@ def main() -> None:
     for workers in (1, 2):
         with fresh_database(args.database_url) as url:
             results[workers] = run(workers, args.jobs, args.sequential, args.poll, url)
-    for workers, (elapsed, latencies) in results.items():
+    for workers, (elapsed, drain, latencies) in results.items():
         print(
             f"{workers} worker(s): {args.jobs} jobs in {elapsed:.1f} s = {args.jobs / elapsed:.1f} jobs/s; "
+            f"{args.jobs} queued jobs drained in {drain:.1f} s = {args.jobs / drain:.1f} jobs/s; "
             f"submit-to-start with a free worker p50 {statistics.median(latencies) * 1000:.1f} ms, "
             f"p95 {statistics.quantiles(latencies, n=20)[18] * 1000:.1f} ms"
         )
-    print(f"two workers / one: {results[1][0] / results[2][0]:.2f}x throughput (aim >= 1.8x)")
+    print(f"two workers / one: {results[1][0] / results[2][0]:.2f}x throughput, submitted meanwhile (aim >= 1.8x)")
+    print(f"two workers / one: {results[1][1] / results[2][1]:.2f}x throughput, draining a queue (the API idle)")
 
 
 if __name__ == "__main__":
