@@ -100,7 +100,7 @@ def test_a_digest_of_a_recorded_sha256_reads_nothing(
         digest = hashlib.sha256(response.content).hexdigest()
         wait_until(lambda: client.get(f"/v1/compositions/{composition}").json()["sha256"] == digest, "its sha256")
     gone = Splice.whole("compositions/not-there", len(response.content))  # would fail to read, and say so
-    thread = start_digest(live_server.runtime, composition, gone)
+    thread = start_digest(live_server.runtime, composition, lambda: gone)
     assert thread is not None
     thread.join(30)
     assert not [r for r in caplog.records if "could not record the sha256" in r.getMessage()]

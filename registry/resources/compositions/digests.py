@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 
 from registry.db.session import transaction
 from registry.models import Composition
@@ -26,8 +27,9 @@ _lock = threading.Lock()
 _running: set[str] = set()
 
 
-def start_digest(runtime: Runtime, composition_id: str, output: Splice) -> threading.Thread | None:
-    """Hash ``output`` (the composition's cached bytes) on a thread and record it; None when one is running."""
+def start_digest(runtime: Runtime, composition_id: str, output: Callable[[], Splice | None]) -> threading.Thread | None:
+    """Hash ``output()`` (the composition's cached bytes, looked up on the thread) and record it; None when a
+    digest of this composition is running already."""
     key = f"{runtime.store!r}:{composition_id}"
     with _lock:
         if key in _running:
@@ -40,14 +42,17 @@ def start_digest(runtime: Runtime, composition_id: str, output: Splice) -> threa
     return thread
 
 
-def _record_digest(runtime: Runtime, composition_id: str, output: Splice, key: str) -> None:
+def _record_digest(runtime: Runtime, composition_id: str, output: Callable[[], Splice | None], key: str) -> None:
     try:
         with transaction(runtime.session_factory) as session:  # the caller's row may be older than the database's
             row = session.get(Composition, composition_id)
             if row is None or row.sha256 is not None:
                 return
+        splice = output()
+        if splice is None:
+            return
         digest = hashlib.sha256()
-        for piece in output.iter_range(runtime.store, 0, output.size):
+        for piece in splice.iter_range(runtime.store, 0, splice.size):
             digest.update(piece)
         with transaction(runtime.session_factory) as session:
             row = session.get(Composition, composition_id)

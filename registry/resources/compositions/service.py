@@ -175,7 +175,7 @@ def stored_output(session: Session, runtime: Runtime, composition: Composition) 
         runtime.header_limits,
     )
     if output is not None and composition.sha256 is None:
-        start_digest(runtime, composition.id, output)
+        start_digest(runtime, composition.id, lambda: output)
     return output
 
 
@@ -214,12 +214,14 @@ def _compute_and_cache(
             row.sha256 = row.sha256 or sha256
             row.last_read_at = utcnow()
     COMPUTATIONS.land(flight)
+    if sha256 is None:  # started before the last piece goes: the response then ends at once
+        start_digest(
+            runtime,
+            composition.id,
+            lambda: cached_splice(runtime.store, base_key, output_key, composition.size, runtime.header_limits),
+        )
     if held is not None:
         emit(held)
-    if sha256 is None and (
-        output := cached_splice(runtime.store, base_key, output_key, composition.size, runtime.header_limits)
-    ):
-        start_digest(runtime, composition.id, output)
 
 
 def record_read(session: Session, composition: Composition) -> None:
