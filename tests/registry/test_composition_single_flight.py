@@ -15,8 +15,8 @@ import pytest
 from safetensors.numpy import save
 
 from patchhub.signature import quantize_signature
-from registry.resources.compositions import cached_output, service
-from registry.resources.compositions.single_flight import COMPUTATIONS
+from registry.resources.compositions import cached_output
+from registry.resources.compositions.single_flight import COMPUTATIONS, computation_key
 from tests.fixtures.services import LiveServer, NamespaceAccess
 from tests.registry.artifact_helpers import wait_until
 
@@ -83,7 +83,7 @@ def test_concurrent_first_downloads_share_one_computation(
 
     with ThreadPoolExecutor(CLIENTS) as pool:
         downloads = [pool.submit(download, i) for i in range(CLIENTS)]
-        _wait_for_waiters(service.computation_key(live_server.runtime, composition), CLIENTS - 1)
+        _wait_for_waiters(computation_key(live_server.runtime, composition), CLIENTS - 1)
         hold.set()
         bodies = [future.result(timeout=120) for future in downloads]
     assert counting.calls == 1

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from registry.db.session import transaction
 from registry.models import Composition
+from registry.resources.compositions.single_flight import computation_key
 from registry.runtime import Runtime
 from registry.storage.splice import Splice
 
@@ -30,7 +31,7 @@ _running: set[str] = set()
 def start_digest(runtime: Runtime, composition_id: str, output: Callable[[], Splice | None]) -> threading.Thread | None:
     """Hash ``output()`` (the composition's cached bytes, looked up on the thread) and record it; None when a
     digest of this composition is running already."""
-    key = f"{runtime.store!r}:{composition_id}"
+    key = computation_key(runtime, composition_id)  # its own set: a digest runs beside no computation
     with _lock:
         if key in _running:
             return None

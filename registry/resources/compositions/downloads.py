@@ -15,7 +15,7 @@ from registry.db.session import end_read_phase
 from registry.errors import Unavailable
 from registry.models import Composition
 from registry.resources.compositions import service
-from registry.resources.compositions.single_flight import COMPUTATIONS, Flight
+from registry.resources.compositions.single_flight import COMPUTATIONS, Flight, computation_key
 from registry.runtime import Runtime
 from registry.storage.downloads import spliced_file_response, streamed
 from registry.storage.splice import Splice
@@ -40,7 +40,7 @@ async def composition_file_response(
         composition,
         size=composition.size,
         headers=headers,
-        flight_key=service.computation_key(runtime, composition.id),
+        flight_key=computation_key(runtime, composition.id),
         stored=lambda: service.stored_output(session, runtime, composition),
         compute=lambda flight: service.iter_and_cache(runtime, composition, flight),
         range_header=range_header,

@@ -24,8 +24,8 @@ from registry.models.artifact_file import SAFETENSORS
 from registry.resources.artifacts import files
 from registry.resources.compositions.cached_output import cached_splice, compose_into_cache
 from registry.resources.compositions.downloads import computed_once_response
-from registry.resources.compositions.service import computation_key, load_signature
-from registry.resources.compositions.single_flight import COMPUTATIONS, Flight
+from registry.resources.compositions.service import load_signature
+from registry.resources.compositions.single_flight import COMPUTATIONS, Flight, computation_key
 from registry.runtime import Runtime
 from registry.storage.downloads import file_headers, not_modified
 from registry.storage.keys import composition_output_key

@@ -179,11 +179,6 @@ def stored_output(session: Session, runtime: Runtime, composition: Composition) 
     return output
 
 
-def computation_key(runtime: Runtime, composition_id: str) -> str:
-    """What a computation is single-flighted on: the composition in this runtime's store."""
-    return f"{runtime.store!r}:{composition_id}"
-
-
 def iter_and_cache(runtime: Runtime, composition: Composition, flight: Flight) -> Iterator[bytes]:
     """Compute the output from the base (never incrementally), streaming it and caching it as it goes, and
     land ``flight`` once it is cached. The computation runs ahead of the response on its own thread, the cache

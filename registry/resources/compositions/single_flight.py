@@ -7,6 +7,13 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from registry.runtime import Runtime
+
+
+def computation_key(runtime: Runtime, composition_id: str) -> str:
+    """What work on a composition is keyed on in this process: the composition in this runtime's store."""
+    return f"{runtime.store!r}:{composition_id}"
+
 
 class Flight:
     """A computation under way; ``land`` wakes everyone who ``wait``s for it."""
