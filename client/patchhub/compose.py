@@ -19,7 +19,7 @@ import json
 import math
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -152,7 +152,17 @@ def iter_composed_parts(
 ) -> Iterator[tuple[bytes, bool]]:
     """``iter_composed``'s pieces, each with whether it is computed (a patched tensor's bytes) or the base's
     own bytes at the same offset."""
-    for step in composition_plan(base, patches, copy_chunk):
+    return iter_plan_parts(base, reader, composition_plan(base, patches, copy_chunk), copy_chunk)
+
+
+def iter_plan_parts(
+    base: SafetensorsHeader,
+    reader: RangeReader,
+    plan: Iterable[CopiedRange | PatchedTensor],
+    copy_chunk: int = 8 << 20,
+) -> Iterator[tuple[bytes, bool]]:
+    """``iter_composed_parts`` for a plan already made (``composition_plan``)."""
+    for step in plan:
         if isinstance(step, CopiedRange):
             for piece in _copy_range(reader, step.offset, step.length, copy_chunk):
                 yield piece, False

@@ -70,8 +70,8 @@ def test_concurrent_first_downloads_share_one_computation(
     live_server: LiveServer, namespace: NamespaceAccess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hold = threading.Event()
-    counting = CountingCompose(cached_output.iter_composed_parts, hold)
-    monkeypatch.setattr(cached_output, "iter_composed_parts", counting)
+    counting = CountingCompose(cached_output.iter_plan_parts, hold)
+    monkeypatch.setattr(cached_output, "iter_plan_parts", counting)
     with live_server.client(namespace.write_token) as client:
         composition = _recipe(client, namespace.name, 1)
 
@@ -96,8 +96,8 @@ def test_concurrent_first_downloads_share_one_computation(
 def test_the_download_right_after_the_first_is_served_from_the_cache(
     live_server: LiveServer, namespace: NamespaceAccess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    counting = CountingCompose(cached_output.iter_composed_parts, None)
-    monkeypatch.setattr(cached_output, "iter_composed_parts", counting)
+    counting = CountingCompose(cached_output.iter_plan_parts, None)
+    monkeypatch.setattr(cached_output, "iter_plan_parts", counting)
     events: list[str] = []
     received = threading.Event()
     store = live_server.runtime.store

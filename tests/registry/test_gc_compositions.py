@@ -14,7 +14,7 @@ from registry.blobs import BlobStore
 from registry.db.base import utcnow
 from registry.db.session import transaction
 from registry.models import Composition
-from registry.resources.compositions.cached_output import patched_key
+from registry.resources.compositions.cached_output import cache_key
 from registry.storage.gc import collect_garbage
 from registry.storage.keys import composition_output_key
 from tests.fixtures.services import LiveServer, NamespaceAccess
@@ -29,10 +29,7 @@ def _upload(client, namespace: str, model: str, data: bytes, kind: str) -> str: 
 
 
 def _cached_key(store: BlobStore, composition_id: str) -> str:
-    """Where the store caches a composition: the whole file where downloads redirect to the store, else its
-    patched tensors beside the output key."""
-    key = composition_output_key(composition_id)
-    return key if store.redirects_downloads else patched_key(key)
+    return cache_key(store, composition_output_key(composition_id))
 
 
 def test_gc_evicts_the_least_recently_read_compositions_beyond_the_budget(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
-from patchhub.compose import PatchedTensor, composition_plan, iter_composed_parts
+from patchhub.compose import CopiedRange, PatchedTensor, composition_plan, iter_plan_parts
 from patchhub.safetensors_format import HeaderLimits, SafetensorsError, SafetensorsHeader, TensorInfo, encode_header
 from patchhub.signature import Signature
 from registry.blobs import BlobNotFound, BlobStore
@@ -33,6 +33,12 @@ def patched_key(output_key: str) -> str:
     return output_key + PATCHED_SUFFIX
 
 
+def cache_key(store: BlobStore, output_key: str) -> str:
+    """Where ``store`` caches the file of ``output_key``: the whole file there where downloads redirect,
+    else its patched tensors beside it."""
+    return output_key if store.redirects_downloads else patched_key(output_key)
+
+
 def compose_into_cache(
     store: BlobStore,
     base_key: str,
@@ -46,16 +52,17 @@ def compose_into_cache(
     file was cached (hashed on a thread of its own as it went by). A patched-tensors cache is hashed later
     (``digests``), so no core is taken from the first download for it."""
     whole = store.redirects_downloads
-    key = output_key if whole else patched_key(output_key)
+    key = cache_key(store, output_key)
+    plan = list(composition_plan(header, patches))  # checks the recipe once, for the header and the bytes
     digest = hashlib.sha256()
     with store.open_writer(key) as writer:
         if not whole:
-            writer.write(_patched_header(base_key, header, patches))
+            writer.write(_patched_header(base_key, plan))
         # The cache write (and the hash) overlap computing and sending.
         stages = [BackgroundWriter(writer.write), *([BackgroundWriter(digest.update)] if whole else [])]
         held: bytes | None = None
         try:
-            for piece, patched in iter_composed_parts(header, BlobRangeReader(store, base_key), patches):
+            for piece, patched in iter_plan_parts(header, BlobRangeReader(store, base_key), plan):
                 for stage in stages if whole or patched else ():
                     stage.put(piece)
                 if held is not None:
@@ -71,11 +78,11 @@ def compose_into_cache(
     return held, digest.hexdigest() if whole else None
 
 
-def _patched_header(base_key: str, header: SafetensorsHeader, patches: Sequence[tuple[Signature, float]]) -> bytes:
+def _patched_header(base_key: str, plan: list[CopiedRange | PatchedTensor]) -> bytes:
     """The header of the patched-tensors file: the covered tensors, in the base's order, packed."""
     tensors: list[TensorInfo] = []
     position = 0
-    for step in composition_plan(header, patches):
+    for step in plan:
         if isinstance(step, PatchedTensor):
             info = step.info
             tensors.append(TensorInfo(info.name, info.dtype, info.shape, position, position + info.nbytes))
