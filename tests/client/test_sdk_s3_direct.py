@@ -44,6 +44,17 @@ def _client(server: LiveServer, token: str, cache: Path, made: list[Client], **o
     return client
 
 
+def _big_model(tmp_path: Path, seed: int) -> Path:
+    """A 12 MiB safetensors file: three 5 MiB parts at ``PARTS``' part size."""
+    source = tmp_path / "big.safetensors"
+    rng = np.random.default_rng(seed)
+    save_file({"weight": rng.standard_normal(3 * 1024 * 1024).astype(np.float32)}, str(source))
+    return source
+
+
+PARTS = {"multipart_threshold": 1, "part_size": 5 * 1024 * 1024}  # every upload multipart, in 5 MiB parts
+
+
 def test_download_follows_the_redirect_and_resumes_at_the_bucket(
     direct_server: LiveServer,  # noqa: F811
     team: NamespaceAccess,
@@ -103,11 +114,9 @@ def test_upload_sends_parts_to_the_bucket_and_resumes_there(
     clients: list[Client],
     tmp_path: Path,
 ) -> None:
-    rng = np.random.default_rng(804)
-    source = tmp_path / "big.safetensors"
-    save_file({"weight": rng.standard_normal(3 * 1024 * 1024).astype(np.float32)}, str(source))  # 12 MiB
+    source = _big_model(tmp_path, 804)
     data = source.read_bytes()
-    options = {"multipart_threshold": 1, "part_size": 5 * 1024 * 1024, "max_retries": 0}
+    options = {**PARTS, "max_retries": 0}
     s3_origin = origin(direct_server.runtime.settings.s3_endpoint_url or "")
     cache = tmp_path / "cache"
     _client(direct_server, team.write_token, cache, clients).models.create(f"{team.name}/net", arch="mlp")
@@ -147,10 +156,8 @@ def test_an_upload_whose_staged_parts_were_dropped_starts_again(
     tmp_path: Path,
 ) -> None:
     """gc aborts staged uploads left idle past its grace: rerunning the upload then makes a new one."""
-    rng = np.random.default_rng(805)
-    source = tmp_path / "big.safetensors"
-    save_file({"weight": rng.standard_normal(3 * 1024 * 1024).astype(np.float32)}, str(source))
-    options = {"multipart_threshold": 1, "part_size": 5 * 1024 * 1024, "max_retries": 0}
+    source = _big_model(tmp_path, 805)
+    options = {**PARTS, "max_retries": 0}
     s3_origin = origin(direct_server.runtime.settings.s3_endpoint_url or "")
     cache = tmp_path / "cache"
     _client(direct_server, team.write_token, cache, clients).models.create(f"{team.name}/net", arch="mlp")
@@ -197,11 +204,9 @@ def test_an_upload_that_loses_the_race_to_its_content_address_starts_again(
     """The SDK declares the file's sha256 when it starts, so its parts are joined where the file will stay; when
     another upload of the same bytes gets there first, the service drops its parts (409) and the SDK uploads
     once more, checked against the stored bytes: the user only sees the new version."""
-    rng = np.random.default_rng(806)
-    source = tmp_path / "big.safetensors"
-    save_file({"weight": rng.standard_normal(3 * 1024 * 1024).astype(np.float32)}, str(source))
+    source = _big_model(tmp_path, 806)
     data = source.read_bytes()
-    options = {"multipart_threshold": 1, "part_size": 5 * 1024 * 1024}
+    options = PARTS
     other = _client(direct_server, team.write_token, tmp_path / "other", clients, **options)
     other.models.create(f"{team.name}/net", arch="mlp")
     rival = other.uploads.create(f"{team.name}/net", kind="base", transfer="direct", sha256=file_sha256(source))
