@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -50,6 +50,16 @@ def _big_model(tmp_path: Path, seed: int) -> Path:
     rng = np.random.default_rng(seed)
     save_file({"weight": rng.standard_normal(3 * 1024 * 1024).astype(np.float32)}, str(source))
     return source
+
+
+def _losing_part_2(s3_origin: str) -> Callable[[httpx.Request], Exception | None]:
+    """A transport failure for part 2's PUT to the bucket, as a connection reset there would give."""
+
+    def lose_part_2(request: httpx.Request) -> Exception | None:
+        lost = origin(str(request.url)) == s3_origin and request.url.params.get("partNumber") == "2"
+        return httpx.ConnectError("connection reset", request=request) if lost else None
+
+    return lose_part_2
 
 
 PARTS = {"multipart_threshold": 1, "part_size": 5 * 1024 * 1024}  # every upload multipart, in 5 MiB parts
@@ -121,10 +131,7 @@ def test_upload_sends_parts_to_the_bucket_and_resumes_there(
     cache = tmp_path / "cache"
     _client(direct_server, team.write_token, cache, clients).models.create(f"{team.name}/net", arch="mlp")
 
-    def lose_part_2(request: httpx.Request) -> Exception | None:
-        lost = origin(str(request.url)) == s3_origin and request.url.params.get("partNumber") == "2"
-        return httpx.ConnectError("connection reset", request=request) if lost else None
-
+    lose_part_2 = _losing_part_2(s3_origin)
     failing = RecordingTransport(fail=lose_part_2)
     writer = _client(
         direct_server, team.write_token, cache, clients, http_client=httpx.Client(transport=failing), **options
@@ -162,10 +169,7 @@ def test_an_upload_whose_staged_parts_were_dropped_starts_again(
     cache = tmp_path / "cache"
     _client(direct_server, team.write_token, cache, clients).models.create(f"{team.name}/net", arch="mlp")
 
-    def lose_part_2(request: httpx.Request) -> Exception | None:
-        lost = origin(str(request.url)) == s3_origin and request.url.params.get("partNumber") == "2"
-        return httpx.ConnectError("connection reset", request=request) if lost else None
-
+    lose_part_2 = _losing_part_2(s3_origin)
     failing = _client(
         direct_server,
         team.write_token,
