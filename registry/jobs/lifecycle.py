@@ -192,7 +192,8 @@ def unsent_jobs(session: Session, now: datetime, grace: timedelta, resend_after:
 
 
 def mark_enqueued(session: Session, job_id: str) -> None:
-    """Note that the job's message was just sent to the broker (the sweeper resends what it never sent)."""
-    job = session.get(Job, job_id)
-    if job is not None:
-        job.enqueued_at = utcnow()
+    """Note that the job's message was just sent to the broker (the sweeper resends what it never sent).
+    One UPDATE, without loading the row first: every submission runs this in a transaction of its own."""
+    session.execute(
+        update(Job).where(Job.id == job_id).values(enqueued_at=utcnow()).execution_options(synchronize_session=False)
+    )
