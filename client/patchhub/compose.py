@@ -26,7 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
-from patchhub.numeric import FLOAT_DTYPES, LARGEST_FINITE, decode_float, encode_float
+from patchhub.numeric import FLOAT_DTYPES, LARGEST_FINITE, compute_dtype, decode_float_into, encode_float
 from patchhub.safetensors_format import SafetensorsHeader, TensorInfo, read_header
 from patchhub.signature import Signature
 from patchhub.writeback import WRITEBACK_EVERY, Writeback
@@ -222,21 +222,30 @@ def _copy_range(reader: RangeReader, offset: int, length: int, chunk: int) -> It
 def _patched_tensor(
     base: SafetensorsHeader, reader: RangeReader, tensor: PatchedTensor, chunk_bytes: int
 ) -> Iterator[bytes]:
-    """The tensor's composed bytes, slice by slice: base slice + sum of scaled delta slices."""
+    """The tensor's composed bytes, slice by slice: base slice + sum of scaled delta slices. The arithmetic
+    runs in buffers made once per tensor (a few chunks), never in fresh arrays per step."""
     info, covering = tensor.info, tensor.covering
     alignment = math.lcm(*(signature.slice_alignment(info.name) for signature, _ in covering))
     itemsize = np.dtype(FLOAT_DTYPES[info.dtype]).itemsize if info.dtype in FLOAT_DTYPES else 1
     step = max(alignment, chunk_bytes // itemsize // alignment * alignment)
+    length = min(step, info.numel)
+    values_buffer = np.empty(length, dtype=compute_dtype(info.dtype))
+    total_buffer = np.empty_like(values_buffer)
+    delta_buffer = np.empty(length, dtype=np.float32)
+    # The scaled delta, in the computing dtype: in place over the delta for float32, widened for float64.
+    term_buffer = delta_buffer if values_buffer.dtype == np.float32 else np.empty_like(values_buffer)
     for start in range(0, info.numel, step):
         stop = min(info.numel, start + step)
-        raw = reader.read(base.data_offset + info.start + start * itemsize, (stop - start) * itemsize)
-        values = decode_float(raw, info.dtype, (stop - start,))
-        total = np.zeros(stop - start, dtype=values.dtype)
+        count = stop - start
+        raw = reader.read(base.data_offset + info.start + start * itemsize, count * itemsize)
+        values = decode_float_into(raw, info.dtype, values_buffer[:count])
+        total, term = total_buffer[:count], term_buffer[:count]
+        total.fill(0)
         for signature, scale in covering:
-            total += values.dtype.type(scale) * signature.delta_slice(info.name, start, stop).astype(
-                values.dtype, copy=False
-            )
-        values += total
+            delta = signature.delta_slice_into(info.name, start, stop, delta_buffer[:count])
+            np.multiply(delta, values.dtype.type(scale), out=term)
+            np.add(total, term, out=total)
+        np.add(values, total, out=values)
         yield encode_float(values, info.dtype)
 
 

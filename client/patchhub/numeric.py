@@ -7,6 +7,8 @@ bits. Widening is exact; narrowing rounds to nearest, ties to even, as torch doe
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # Floating dtypes whose values composition can change; everything else is copied byte for byte.
@@ -49,14 +51,28 @@ def float32_to_bf16_bits(values: np.ndarray) -> np.ndarray:
 
 def decode_float(raw: bytes | bytearray | memoryview, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
     """Bytes of one tensor -> float32 array (float64 for F64, so nothing is lost)."""
+    return decode_float_into(raw, dtype, np.empty(math.prod(shape), dtype=compute_dtype(dtype))).reshape(shape)
+
+
+def compute_dtype(dtype: str) -> np.dtype:
+    """The dtype ``decode_float`` gives for a tensor of ``dtype``: float64 for F64, float32 for the rest."""
     if dtype not in FLOAT_DTYPES:
         raise ValueError(f"dtype {dtype} is not a floating dtype this code can compute with")
-    array = np.frombuffer(raw, dtype=FLOAT_DTYPES[dtype]).reshape(shape)
-    if dtype == "BF16":
-        return bf16_bits_to_float32(array)
-    if dtype == "F64":
-        return array.astype(np.float64)
-    return array.astype(np.float32)
+    return np.dtype(np.float64 if dtype == "F64" else np.float32)
+
+
+def decode_float_into(raw: bytes | bytearray | memoryview, dtype: str, out: np.ndarray) -> np.ndarray:
+    """``decode_float`` of flat tensor bytes into ``out`` (contiguous, ``compute_dtype(dtype)``, one element per
+    value), which it returns: a buffer reused slice after slice instead of a fresh array each time."""
+    expected = compute_dtype(dtype)
+    stored = np.frombuffer(raw, dtype=FLOAT_DTYPES[dtype])
+    if out.shape != stored.shape or out.dtype != expected or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a contiguous {expected} array of {stored.size} elements")
+    if dtype == "BF16":  # the bit pattern, widened into the upper half of a float32's
+        np.left_shift(stored, np.uint32(16), out=out.view(np.uint32))
+    else:
+        np.copyto(out, stored)
+    return out
 
 
 def encode_float(values: np.ndarray, dtype: str) -> bytes:

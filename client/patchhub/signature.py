@@ -168,30 +168,45 @@ class Signature:
     def delta_slice(self, name: str, start: int, stop: int) -> np.ndarray:
         """Elements [start, stop) of the flattened dequantized delta, float32, without dequantizing the rest.
         ``start`` must be a multiple of ``slice_alignment(name)`` (``stop`` too, unless it is the end)."""
+        return self.delta_slice_into(name, start, stop, np.empty(stop - start, dtype=np.float32))
+
+    def delta_slice_into(self, name: str, start: int, stop: int, out: np.ndarray) -> np.ndarray:
+        """``delta_slice`` written into ``out`` (contiguous float32, ``stop - start`` elements), which it returns.
+
+        Each step is one ufunc writing into ``out``, in the order the arithmetic has always been done, so the
+        values are bit for bit those of fresh arrays; reusing one buffer spares the composition engine a new
+        array (and its page faults) per step, which made dequantizing about 3x slower."""
         tensor = self._tensor(name)
         numel = math.prod(tensor.shape)
         if not 0 <= start <= stop <= numel:
             raise ValueError(f"slice [{start}, {stop}) is outside the {numel} elements of {name!r}")
+        if out.shape != (stop - start,) or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a contiguous float32 array of {stop - start} elements")
         if self.bits == 32:
-            return _flat_items(tensor.values, start, stop).astype(np.float32)
+            np.copyto(out, _flat_items(tensor.values, start, stop))
+            return out
         alignment = self.slice_alignment(name)
         if start % alignment or (stop != numel and stop % alignment):
             raise ValueError(f"slice [{start}, {stop}) of {name!r} is not aligned to {alignment} elements")
         per_byte = 8 // self.bits
         packed = _flat_items(tensor.values, start // per_byte, -(-stop // per_byte))
-        codes = unpack_bits(packed, self.bits, stop - start).astype(np.float32)
+        codes = unpack_bits(packed, self.bits, stop - start)
         assert tensor.scale is not None
         rows = scale_rows(tensor.shape, self.scheme)
         row_length = numel // rows
         first_row, last_row = start // row_length, -(-stop // row_length)
-        scale = tensor.scale[first_row:last_row]
-        by_row = codes.reshape(last_row - first_row, -1) if rows > 1 else codes.reshape(1, -1)
-        if self.bits == 1:
-            values = (by_row * np.float32(2) - np.float32(1)) * scale.reshape(-1, 1)
+        scale = tensor.scale[first_row:last_row].reshape(-1, 1)
+        by_row = out.reshape(last_row - first_row, -1) if rows > 1 else out.reshape(1, -1)
+        codes_by_row = codes.reshape(by_row.shape)
+        if self.bits == 1:  # codes 0/1 stand for -1/+1
+            np.multiply(codes_by_row, np.float32(2), out=by_row)
+            np.subtract(by_row, np.float32(1), out=by_row)
+            np.multiply(by_row, scale, out=by_row)
         else:
             assert tensor.offset is not None
-            values = by_row * scale.reshape(-1, 1) + tensor.offset[first_row:last_row].reshape(-1, 1)
-        return values.reshape(-1)
+            np.multiply(codes_by_row, scale, out=by_row)
+            np.add(by_row, tensor.offset[first_row:last_row].reshape(-1, 1), out=by_row)
+        return out
 
     def max_abs_delta(self, name: str) -> float:
         """The largest magnitude in the dequantized delta of ``name``, from the scales alone (codes lie in

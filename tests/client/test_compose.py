@@ -24,7 +24,7 @@ from patchhub.compose import (
 )
 from patchhub.numeric import bf16_bits_to_float32, float32_to_bf16_bits
 from patchhub.safetensors_format import read_header
-from patchhub.signature import Signature, quantize_signature
+from patchhub.signature import Signature, quantize_signature, unpack_bits
 
 SHAPES = {
     "stem.weight": (8, 3, 3, 3),
@@ -37,7 +37,7 @@ SHAPES = {
 def _encode(values: np.ndarray, dtype: str) -> bytes:
     if dtype == "BF16":
         return float32_to_bf16_bits(values.astype(np.float32)).tobytes()
-    return values.astype({"F32": "<f4", "F16": "<f2", "I64": "<i8"}[dtype]).tobytes()
+    return values.astype({"F32": "<f4", "F16": "<f2", "F64": "<f8", "I64": "<i8"}[dtype]).tobytes()
 
 
 def _safetensors(tensors: dict[str, tuple[str, np.ndarray]]) -> bytes:
@@ -254,6 +254,50 @@ def test_delta_slices_tile_the_whole_delta(bits: int, scheme: str) -> None:
     np.testing.assert_array_equal(np.concatenate(pieces), whole)
     with pytest.raises(ValueError, match="not aligned"):
         signature.delta_slice("w", 1, step)
+
+
+@pytest.mark.parametrize(
+    ("bits", "scheme"),
+    [(32, "per_tensor"), (8, "per_channel"), (4, "per_tensor"), (2, "per_channel"), (1, "per_tensor")],
+)
+def test_dequantized_deltas_are_the_stored_formula_bit_for_bit(bits: int, scheme: str) -> None:
+    """The engine dequantizes into reused buffers; the values must be those of the formula on the stored
+    file's parts computed in fresh arrays (a different rounding would change composed bytes and sha256s)."""
+    from safetensors.numpy import load
+
+    rng = np.random.default_rng(bits)
+    signature = quantize_signature({"w": rng.normal(size=(12, 5, 3)).astype(np.float32)}, bits, scheme)
+    parts = load(signature.to_bytes())
+    if bits == 32:
+        expected = parts["w"].astype(np.float32)
+    else:
+        codes = unpack_bits(parts["w::q"], bits, 12 * 5 * 3).astype(np.float32)
+        rows = 12 if scheme == "per_channel" else 1
+        scale = parts["w::scale"].reshape(-1, 1)
+        by_row = codes.reshape(rows, -1)
+        if bits == 1:
+            expected = (by_row * np.float32(2) - np.float32(1)) * scale
+        else:
+            expected = by_row * scale + parts["w::offset"].reshape(-1, 1)
+    got = signature.delta("w").reshape(-1)
+    np.testing.assert_array_equal(got.view(np.uint32), expected.reshape(-1).view(np.uint32))
+
+
+def test_float64_tensors_are_composed_in_float64() -> None:
+    tensors = {name: ("F64", values.astype(np.float64)) for name, (_, values) in _base("F32").items() if name in SHAPES}
+    base = _safetensors(tensors)
+    first, second = _signature(["stem.weight", "head.weight"], seed=3), _signature(["stem.weight"], seed=4, bits=2)
+    patches = [(first, 0.3), (second, -1.25)]
+    out = _compose(base, patches)
+    header = read_header(io.BytesIO(out))
+    for name, (_, weight) in tensors.items():
+        total = np.zeros(weight.size, dtype=np.float64)
+        for signature, scale in sorted(patches, key=lambda p: p[0].sha256()):
+            if signature.covers(name):
+                total = total + np.float64(scale) * signature.delta(name).reshape(-1).astype(np.float64)
+        info = header.tensors[name]
+        got = np.frombuffer(out[header.data_offset + info.start : header.data_offset + info.end], "<f8")
+        np.testing.assert_array_equal(got.view(np.uint64), (weight.reshape(-1) + total).view(np.uint64))
 
 
 def test_compose_file_in_many_slices_writes_the_streamed_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
