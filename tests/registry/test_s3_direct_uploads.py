@@ -1,24 +1,31 @@
 """Direct uploads on S3: parts go to presigned URLs (never through the API); completing checks the joined
-bytes (sha256, size, safetensors header) before anything is visible, and bytes that fail leave nothing."""
+bytes (sha256, size, safetensors header) before anything is visible, and bytes that fail leave nothing.
+
+The read-back here takes the first 2 MiB in one stream and, as from a slow store, the rest in 2 MiB ranged GETs,
+so every 12 MiB model is read in more ranges than are in flight at once."""
 
 from __future__ import annotations
 
+import json
 import os
+import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 from safetensors.numpy import save
 
-from registry.blobs import S3BlobStore
+from registry.blobs import S3BlobStore, s3_direct
 from registry.blobs.s3 import S3BlobWriter
 from registry.blobs.s3_direct import DirectUpload, S3DirectUploads
 from registry.storage.gc import collect_garbage
 from registry.storage.keys import blob_key
+from registry.storage.read_ahead import THREAD_PREFIX
 from tests.fixtures.s3_direct import direct_server, origin  # noqa: F401
 from tests.fixtures.safetensors_files import tiny_model_bytes
 from tests.fixtures.services import LiveServer, NamespaceAccess, make_namespace
@@ -26,6 +33,17 @@ from tests.fixtures.sigv4 import presigned_url_problem
 from tests.registry.artifact_helpers import create_model, sha256, upload
 
 MiB = 1024 * 1024
+RANGE = 2 * MiB  # the read-back's range size in these tests
+
+
+@pytest.fixture(autouse=True)
+def _ranged_read_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(s3_direct, "READ_RANGE_SIZE", RANGE)
+    monkeypatch.setattr(s3_direct, "FAST_ONE_STREAM", float("inf"))  # no stream is fast enough: ranges
+
+
+def _read_ahead_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith(THREAD_PREFIX)]
 
 
 def _big_model(seed: int, mib: int = 12) -> bytes:
@@ -127,6 +145,7 @@ def test_bytes_that_fail_a_check_leave_nothing_visible(direct_server: LiveServer
             assert not direct_server.runtime.store.exists(blob_key(sha256(data))), case
             assert client.post(f"/v1/uploads/{upload['id']}/complete", json={}).status_code == 409, case
             assert client.get(f"/v1/uploads/{upload['id']}").status_code == 404, case  # so the SDK starts anew
+            assert not _read_ahead_threads(), case
         assert client.get(f"/v1/models/{team.name}/net/artifacts").json()["items"] == []
     assert set(_staged_keys(direct_server)) <= before  # no staged bytes left behind either
 
@@ -207,10 +226,10 @@ def paused_verification(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threa
     reached, release = threading.Event(), threading.Event()
     original = S3DirectUploads.iter_staged
 
-    def paused(self: S3DirectUploads, upload: DirectUpload, etag: str, chunk_size: int = 8 << 20) -> Iterator[bytes]:
+    def paused(self: S3DirectUploads, upload: DirectUpload, etag: str) -> Generator[bytes]:
         reached.set()
         assert release.wait(60), "the test never released the paused verification"
-        return original(self, upload, etag, chunk_size)
+        return original(self, upload, etag)
 
     monkeypatch.setattr(S3DirectUploads, "iter_staged", paused)
     yield reached, release
@@ -405,3 +424,168 @@ def test_bytes_joined_in_place_by_a_server_that_died_before_checking_them_stay_i
     assert store.object_exists(full)  # young: may be an upload being checked right now
     collect_garbage(direct_server.runtime.session_factory, store, timedelta(0))
     assert not store.object_exists(full)
+
+
+class ReadBackGets:
+    """Every get_object the API's store makes: the Range asked for, and whether the body was closed; ``before``
+    runs in the requesting thread just before a GET is sent."""
+
+    def __init__(self, get: Callable[..., Any]) -> None:
+        self._get = get
+        self._lock = threading.Lock()
+        self.ranges: list[str | None] = []
+        self.closed: list[bool] = []
+        self.before: Callable[[str | None], None] = lambda _range: None
+
+    def __call__(self, **request: Any) -> Any:
+        self.before(request.get("Range"))
+        response = self._get(**request)
+        body = response["Body"]
+        close = body.close
+        with self._lock:
+            index = len(self.ranges)
+            self.ranges.append(request.get("Range"))
+            self.closed.append(False)
+
+        def closing() -> None:
+            self.closed[index] = True
+            close()
+
+        body.close = closing
+        return response
+
+
+@pytest.fixture
+def gets(direct_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> ReadBackGets:  # noqa: F811
+    store = _s3(direct_server)
+    spy = ReadBackGets(store.client.get_object)
+    monkeypatch.setattr(store.client, "get_object", spy)
+    return spy
+
+
+def _ranges(size: int, range_size: int = RANGE) -> list[str]:
+    return [f"bytes={start}-{min(start + range_size, size) - 1}" for start in range(0, size, range_size)]
+
+
+def test_a_multi_range_object_is_read_back_in_ranges_in_order_and_published_with_its_sha256(
+    direct_server: LiveServer,  # noqa: F811
+    gets: ReadBackGets,
+) -> None:
+    data = _big_model(seed=930)
+    team = _team(direct_server)
+    with direct_server.client(team.write_token) as client:
+        upload = _start(client, team.name, sha256=sha256(data))
+        _send_parts(client, upload["id"], data)
+        done = client.post(f"/v1/uploads/{upload['id']}/complete", json={})
+        assert done.status_code == 201, done.text
+        assert (done.json()["sha256"], done.json()["size"]) == (sha256(data), len(data))
+        first, *later = gets.ranges
+        assert first is None  # one stream for the first range, then the rest in ranges (in any order of asking)
+        assert sorted(later, key=lambda r: int(str(r).split("=")[1].split("-")[0])) == _ranges(len(data))[1:]
+        assert len(later) > s3_direct.READS_IN_FLIGHT and all(gets.closed)
+        assert not _read_ahead_threads()
+        assert client.get(f"/v1/artifacts/{done.json()['id']}/file", follow_redirects=True).content == data
+
+
+def test_an_object_of_one_range_is_read_back_in_one_get(
+    direct_server: LiveServer,  # noqa: F811
+    gets: ReadBackGets,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = _big_model(seed=931, mib=6)
+    monkeypatch.setattr(s3_direct, "READ_RANGE_SIZE", len(data))
+    team = _team(direct_server)
+    with direct_server.client(team.write_token) as client:
+        upload = _start(client, team.name)
+        _send_parts(client, upload["id"], data)
+        done = client.post(f"/v1/uploads/{upload['id']}/complete", json={"sha256": sha256(data)})
+        assert done.status_code == 201 and done.json()["sha256"] == sha256(data), done.text
+    assert gets.ranges == [None] and all(gets.closed)
+
+
+def test_a_fast_stream_is_read_back_to_the_end_in_one_get(
+    direct_server: LiveServer,  # noqa: F811
+    gets: ReadBackGets,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = _big_model(seed=933)
+    monkeypatch.setattr(s3_direct, "FAST_ONE_STREAM", 0)  # any stream is fast enough
+    team = _team(direct_server)
+    with direct_server.client(team.write_token) as client:
+        upload = _start(client, team.name, sha256=sha256(data))
+        _send_parts(client, upload["id"], data)
+        done = client.post(f"/v1/uploads/{upload['id']}/complete", json={})
+        assert done.status_code == 201 and done.json()["sha256"] == sha256(data), done.text
+    assert gets.ranges == [None] and all(gets.closed) and not _read_ahead_threads()
+
+
+def _many_tensors_model(tensors: int = 45_000, tail_mib: int = 6) -> bytes:
+    """A valid file whose JSON header is about 2.6 MiB (many one-float tensors), then a tensor of ``tail_mib``."""
+    entries: dict[str, object] = {}
+    for i in range(tensors):
+        entries[f"t{i:05d}"] = {"dtype": "F32", "shape": [1], "data_offsets": [4 * i, 4 * i + 4]}
+    tail = tail_mib * MiB
+    entries["tail"] = {"dtype": "U8", "shape": [tail], "data_offsets": [4 * tensors, 4 * tensors + tail]}
+    header = json.dumps(entries, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    return struct.pack("<Q", len(header)) + header + os.urandom(4 * tensors + tail)
+
+
+def test_a_check_failing_in_a_later_range_stops_the_read_back_and_leaves_nothing(
+    direct_server: LiveServer,  # noqa: F811
+    gets: ReadBackGets,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The header spans ranges 0-2 and breaks in range 2; the file continues past what its header describes in
+    range 4. Either way the ranges still in flight are stopped, their bodies closed and no thread is left."""
+    monkeypatch.setattr(s3_direct, "READ_RANGE_SIZE", 1 * MiB)
+    good = _many_tensors_model()
+    broken_at = good.index(b'"dtype"', int(2.5 * MiB))
+    bad_header = good[:broken_at] + b"!" + good[broken_at + 1 :]
+    header_end = 8 + int.from_bytes(good[:8], "little")
+    too_long = _many_tensors_model(tail_mib=1) + os.urandom(5 * MiB)  # describes ~4.8 MiB, holds ~9.8
+    assert 2 * MiB < broken_at < header_end < 3 * MiB
+    team = _team(direct_server)
+    with direct_server.client(team.write_token) as client:
+        for case, data in {"bad header": bad_header, "too long": too_long}.items():
+            gets.ranges.clear()
+            gets.closed.clear()
+            upload = _start(client, team.name)
+            _send_parts(client, upload["id"], data)
+            done = client.post(f"/v1/uploads/{upload['id']}/complete", json={"sha256": sha256(data)})
+            assert done.status_code == 422 and "safetensors" in done.json()["detail"], (case, done.text)
+            assert len(gets.ranges) < len(_ranges(len(data), MiB)), case  # stopped before the end
+            assert all(gets.closed), case
+            assert not _read_ahead_threads(), case
+            assert not direct_server.runtime.store.exists(blob_key(sha256(data))), case
+        assert client.get(f"/v1/models/{team.name}/net/artifacts").json()["items"] == []
+
+
+def test_an_object_replaced_during_its_read_back_is_a_race_and_the_replacement_stays(
+    direct_server: LiveServer,  # noqa: F811
+    gets: ReadBackGets,
+) -> None:
+    """A verified writer replaces the in-place object after the check took its first two ranges: the next range
+    (If-Match on the joined ETag) fails, the upload is a 409 and the replacing object is left alone."""
+    data = _big_model(seed=932)
+    store, key, team = _s3(direct_server), blob_key(sha256(data)), _team(direct_server)
+    full = store.full_key(key)
+    # Ranges 1-4 are asked for once the stream gave range 0; range 5 (the sixth) only once the check took range 1.
+    sixth = _ranges(len(data))[s3_direct.READS_IN_FLIGHT + 1]
+    replaced: list[str] = []
+
+    def replace_before_the_sixth_range(requested: str | None) -> None:
+        if requested == sixth:
+            replaced.append(store.client.put_object(Bucket=store.bucket, Key=full, Body=data)["ETag"])
+
+    with direct_server.client(team.write_token) as client:
+        upload = _start(client, team.name, sha256=sha256(data))
+        _send_parts(client, upload["id"], data)
+        gets.before = replace_before_the_sixth_range
+        raced = client.post(f"/v1/uploads/{upload['id']}/complete", json={})
+        gets.before = lambda _range: None
+        assert raced.status_code == 409 and "start a new upload" in raced.json()["detail"], raced.text
+        assert replaced and sixth not in gets.ranges  # refused: If-Match no longer holds
+        assert all(gets.closed) and not _read_ahead_threads()
+        assert client.get(f"/v1/models/{team.name}/net/artifacts").json()["items"] == []
+    assert store.client.head_object(Bucket=store.bucket, Key=full)["ETag"] == replaced[0]
