@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from patchhub import APIConnectionError, ChecksumMismatchError, Client
+from patchhub.download import PartialDigest
 from patchhub.signature import quantize_signature
 from tests.client.conftest import RecordingTransport
 from tests.fixtures.safetensors_files import tiny_model_bytes
@@ -122,6 +123,34 @@ def test_download_broken_off_mid_body_resumes_in_the_same_call(
     first, second = file_requests(recorder)
     assert "Range" not in first.headers
     assert second.headers["Range"] == "bytes=7000-"
+
+
+def test_downloads_are_hashed_as_they_arrive_and_only_earlier_bytes_are_read_back(
+    make_client: Callable[..., Client], model_id: str, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_back: list[int] = []  # bytes each catch-up read from the partial file
+    original = PartialDigest.catch_up
+
+    def recording(digest: PartialDigest, path: Path, size: int) -> None:
+        before = digest.length
+        original(digest, path, size)
+        read_back.append(digest.length - before)
+
+    monkeypatch.setattr(PartialDigest, "catch_up", recording)
+    client = make_client()
+    data = tiny_model_bytes(seed=14, layers=4, width=32)
+    fresh = client.artifacts.upload(model_id, data)
+    assert client.artifacts.download(fresh.id).read_bytes() == data
+    assert sum(read_back) == 0  # every byte was hashed on its way to the disk
+
+    read_back.clear()
+    other = tiny_model_bytes(seed=15, layers=4, width=32)
+    resumed = client.artifacts.upload(model_id, other)
+    partial = cache_dir / "blobs" / resumed.sha256[:2] / f"{resumed.sha256}.incomplete"
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(other[:5000])  # left by an earlier process
+    assert client.artifacts.download(resumed.id).read_bytes() == other
+    assert sum(read_back) == 5000
 
 
 def test_corrupt_partial_download_is_refused_then_refetched(
