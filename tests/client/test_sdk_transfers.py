@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -151,6 +152,28 @@ def test_downloads_are_hashed_as_they_arrive_and_only_earlier_bytes_are_read_bac
     partial.write_bytes(other[:5000])  # left by an earlier process
     assert client.artifacts.download(resumed.id).read_bytes() == other
     assert sum(read_back) == 5000
+
+
+def test_a_download_that_gives_up_leaves_no_hashing_thread_and_resumes_later(
+    make_client: Callable[..., Client], model_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("patchhub.download.HASH_BLOCK_BYTES", 1024)  # the hashing thread starts at once
+    data = tiny_model_bytes(seed=16, layers=4, width=32)
+    artifact = make_client().artifacts.upload(model_id, data)
+    file_gets = 0
+
+    def first_cut_then_down(request: httpx.Request) -> httpx.ConnectError | None:
+        nonlocal file_gets
+        if not request.url.path.endswith("/file"):
+            return None
+        file_gets += 1
+        return None if file_gets == 1 else httpx.ConnectError("connection refused", request=request)
+
+    transport = RecordingTransport(fail=first_cut_then_down, cut=lambda request: 7000)
+    with pytest.raises(APIConnectionError):
+        make_client(http_client=httpx.Client(transport=transport), max_retries=1).artifacts.download(artifact.id)
+    assert not [t for t in threading.enumerate() if t.name == "patchhub-download-hash"]
+    assert make_client().artifacts.download(artifact.id).read_bytes() == data
 
 
 def test_corrupt_partial_download_is_refused_then_refetched(
