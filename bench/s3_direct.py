@@ -9,7 +9,9 @@ a safetensors file, then times, in the same run and alternating the order per re
   - patchhub download: GET /v1/artifacts/{id}/file following the redirect, streamed to a sink
   - boto3 download: one get_object streamed to a sink (single stream, as the redirect gives)
 and prints the ratios (boto3 time / patchhub time), plus the API process's CPU seconds and RSS for each
-transfer. ``--modes direct streamed`` also runs an API with PATCHHUB_S3_REDIRECTS=false for comparison;
+transfer, and the time the API's read-back takes for the object boto3 uploaded (the same code, run here: its
+GETs and the checks of verify_stream; ``--ranged-read-back`` also times the ranged GETs that a slow stream
+switches to). ``--modes direct streamed`` also runs an API with PATCHHUB_S3_REDIRECTS=false for comparison;
 ``staged`` is direct with an SDK that does not declare the sha256 when it starts, so the server joins the
 parts at a staging key and copies them to their content address once verified (the way before in-place joins).
 
@@ -20,11 +22,13 @@ parts at a staging key and copies them to their content address once verified (t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,7 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.upload_download import CHUNK, NullSink, bench_bucket, start_api, write_safetensors
 from patchhub import Client
 from patchhub.download import file_sha256
+from patchhub.safetensors_format import HeaderLimits
 from patchhub.types import Upload
+from registry.blobs import s3_direct
+from registry.blobs.s3 import S3BlobStore
+from registry.blobs.s3_client import S3Options, make_s3_client
+from registry.blobs.s3_presign import S3Presigner
+from registry.storage.verify import verify_stream
 from tests.s3_server import MotoServer
 
 
@@ -108,6 +118,24 @@ def download_with_boto3(s3: object, bucket: str, key: str) -> None:
         sink.write(block)
 
 
+def read_back_seconds(endpoint: str, bucket: str, key: str, sha256: str, *, ranged: bool = False) -> float:
+    """S3DirectUploads.iter_staged + verify_stream over an object, as the API reads a completed upload back."""
+    client = make_s3_client(S3Options(endpoint_url=endpoint, access_key_id="bench", secret_access_key="bench"))
+    store = S3BlobStore(client, bucket, presigner=S3Presigner(client, bucket, 300))
+    etag = client.head_object(Bucket=bucket, Key=key)["ETag"]
+    fast = s3_direct.FAST_ONE_STREAM
+    s3_direct.FAST_ONE_STREAM = float("inf") if ranged else fast
+    started = time.perf_counter()
+    try:
+        with closing(
+            s3_direct.S3DirectUploads(store).iter_staged(s3_direct.DirectUpload(key, "bench"), etag)
+        ) as chunks:
+            verify_stream(chunks, HeaderLimits(), expected_sha256=sha256, max_bytes=1 << 40)
+    finally:
+        s3_direct.FAST_ONE_STREAM = fast
+    return time.perf_counter() - started
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -117,6 +145,7 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--modes", nargs="+", default=["direct"], choices=["direct", "staged", "streamed"])
+    parser.add_argument("--ranged-read-back", action="store_true", help="also time the read-back in ranges")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="patchhub-s3-direct-"))
     path = workdir / "model.safetensors"
@@ -134,10 +163,22 @@ def main() -> None:
             api = ApiProcess(process.pid)
             try:
                 run_mode(mode, api, url, token, s3, bucket, transfer, path, mib, args.repeats, workdir / mode)
+                if mode == "direct":
+                    print_read_back(moto.endpoint, bucket, path, mib, args.ranged_read_back)
             finally:
                 process.terminate()
                 process.wait()
     print(f"load average after: {load_average()}")
+
+
+def print_read_back(endpoint: str, bucket: str, path: Path, mib: float, ranged: bool) -> None:
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    gib = mib / 1024
+    seconds = read_back_seconds(endpoint, bucket, "direct/0", sha256)
+    print(f"read-back of the object (as the API does it, run here): {seconds / gib:.2f} s/GiB")
+    if ranged:
+        seconds = read_back_seconds(endpoint, bucket, "direct/0", sha256, ranged=True)
+        print(f"read-back forced into ranged GETs: {seconds / gib:.2f} s/GiB")
 
 
 def run_mode(
