@@ -138,10 +138,11 @@ class CpuPerJob:
     workers: float
     others: float
 
-    def two_worker_cap(self) -> float:
-        """The most two workers on two cores can gain over one when every job also costs ``others`` there:
-        one worker runs a job per W with the others on the idle core; two share both cores, 2 / (W + S)."""
-        return 2 * self.workers / (self.workers + self.others)
+    def two_worker_cap(self, one_worker_seconds_per_job: float) -> float:
+        """The most two workers on two cores can gain over one worker that took ``one_worker_seconds_per_job``
+        when every job costs W (workers) + S (the rest) CPU seconds there: two cannot beat both cores busy,
+        (W + S) / 2 per job. With a worker that never waits this is 2W / (W + S)."""
+        return one_worker_seconds_per_job / ((self.workers + self.others) / 2)
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,8 @@ def main() -> None:
     one, two = results[1], results[2]
     print(
         f"two workers / one: {one.submitted / two.submitted:.2f}x throughput, submitted meanwhile (aim >= 1.8x); "
-        f"at most {one.cpu.two_worker_cap():.2f}x on these cores with the one-worker run's CPU per job"
+        f"at most {one.cpu.two_worker_cap(one.submitted / args.jobs):.2f}x on these cores with the one-worker "
+        "run's CPU per job"
     )
     print(f"two workers / one: {one.drained / two.drained:.2f}x throughput, draining a queue (the API idle)")
     print(f"load average {Path('/proc/loadavg').read_text().split()[:3]}")
