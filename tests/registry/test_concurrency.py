@@ -12,6 +12,7 @@ import httpx
 from tests.fixtures.safetensors_files import tiny_model_bytes
 from tests.fixtures.services import LiveServer, NamespaceAccess
 from tests.registry.artifact_helpers import create_model, upload
+from tests.registry.hf.repos import push, signature, weights
 
 PARALLEL = 20
 
@@ -139,3 +140,28 @@ def test_an_idempotency_key_reused_with_different_params_is_a_conflict(
         jobs = client.get("/v1/jobs", params={"namespace": namespace.name}).json()["items"]
         assert [job["id"] for job in jobs] == [first.json()["id"]]
         assert jobs[0]["params"]["epochs"] == 1
+
+
+def test_parallel_first_uses_of_the_same_recipes_register_each_once(
+    live_server: LiveServer, namespace: NamespaceAccess
+) -> None:
+    """POST /v1/compositions of a few new recipes, several times each at once: one 201 per recipe, the rest
+    200 with the same id, never a 5xx (the loser of the insert once got a 500, and on SQLite a 503)."""
+    ns = namespace.name
+    with live_server.client(namespace.write_token) as client:
+        base = push(client, ns, "net", weights(60))["id"]
+        fog = push(client, ns, "fog", signature(["head.weight"], 11)[0], kind="rws")["id"]
+    recipes = 4
+
+    def compose(client: httpx.Client, index: int) -> httpx.Response:
+        patches = [{"artifact": fog, "scale": 0.1 * (index % recipes + 1)}]
+        return client.post("/v1/compositions", json={"base": base, "patches": patches})
+
+    answers = _in_parallel(live_server, namespace.write_token, compose)
+    assert set(_statuses(answers)) <= {200, 201}, [r.text for r in answers if r.status_code not in (200, 201)][:3]
+    by_recipe: dict[int, list[httpx.Response]] = {}
+    for index, answer in enumerate(answers):
+        by_recipe.setdefault(index % recipes, []).append(answer)
+    for same in by_recipe.values():
+        assert len({answer.json()["id"] for answer in same}) == 1
+        assert sorted(answer.status_code for answer in same) == [200] * (len(same) - 1) + [201]

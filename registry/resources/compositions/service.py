@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -37,6 +39,8 @@ from registry.storage.keys import blob_key, composition_output_key
 from registry.storage.readers import BlobRangeReader, read_stored_header
 from registry.storage.run_ahead import RunAhead
 from registry.storage.splice import Splice
+
+RowT = TypeVar("RowT", Composition, CompositionRecipe)
 
 # A cached output read again within this long is not recorded again (reads do not write every time).
 READ_RESOLUTION = timedelta(minutes=1)
@@ -77,31 +81,32 @@ def create_composition(
     composition = session.get(Composition, key)
     if composition is None:
         active = [scale for _, scale in patches if scale != 0.0]
-        composition = Composition(
-            id=key,
-            base_id=base.id,
-            patches=named,
-            size=base.size if files.is_folder(base) else header.total_size,
-            sha256=None if active else base.sha256,  # no active patch: the output is the base, byte for byte
-            created_by=principal.token_name,
+        composition, _inserted = _added_or_winner(
+            session,
+            Composition(
+                id=key,
+                base_id=base.id,
+                patches=named,
+                size=base.size if files.is_folder(base) else header.total_size,
+                sha256=None if active else base.sha256,  # no active patch: the output is the base, byte for byte
+                created_by=principal.token_name,
+            ),
+            key,
         )
-        session.add(composition)
-        session.flush()
     # The same bytes from other artifacts (another namespace's copies) are the same composition, readable
     # through this recipe: "created" is whether these artifacts were composed before, so nobody learns
     # that someone else holds the same bytes.
-    recipe = session.get(CompositionRecipe, (key, recipe_inputs(base.id, named)))
-    created = recipe is None
+    inputs = recipe_inputs(base.id, named)
+    recipe = session.get(CompositionRecipe, (key, inputs))
+    created = False
     if recipe is None:
-        recipe = CompositionRecipe(
-            composition_id=key,
-            inputs=recipe_inputs(base.id, named),
-            base_id=base.id,
-            patches=named,
-            created_by=principal.token_name,
+        recipe, created = _added_or_winner(
+            session,
+            CompositionRecipe(
+                composition_id=key, inputs=inputs, base_id=base.id, patches=named, created_by=principal.token_name
+            ),
+            (key, inputs),
         )
-        session.add(recipe)
-        session.flush()
     return _as_named_by(composition, recipe), created
 
 
@@ -148,6 +153,22 @@ def get_composition(
             continue
         return _as_named_by(composition, recipe)
     raise NotFound(f"{hidden} does not exist")
+
+
+def _added_or_winner(session: Session, row: RowT, key: object) -> tuple[RowT, bool]:
+    """(``row``, True) once inserted, or (the row another request inserted first with the same key, False): a
+    recipe and its composition are the same whoever registers them. The insert is the savepoint's first
+    statement: on SQLite a savepoint that read first would pin a snapshot, and its write would then fail at
+    once ("database is locked") after another request's commit, instead of waiting for the lock."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        winner = session.get(type(row), key)
+        if winner is None:
+            raise
+        return winner, False
+    return row, True
 
 
 def _as_named_by(composition: Composition, recipe: CompositionRecipe) -> Composition:

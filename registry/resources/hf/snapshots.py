@@ -8,7 +8,6 @@ from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patchhub.hf_revisions import CompositionId, Named, Recipe, Revision, RevisionSha, parse_revision
@@ -129,13 +128,8 @@ def _recipe(session: Session, runtime: Runtime, principal: Principal, model: Mod
         )
     except ValidationError as exc:
         raise RevisionNotFound(f"the composition revision is invalid: {exc.errors()[0]['msg']}") from None
-    for _attempt in range(2):  # a concurrent first use may register the same recipe: then read its row
-        try:
-            with session.begin_nested():
-                composition, _created = compositions.create_composition(session, runtime, principal, body)
-            return composition
-        except Invalid as exc:
-            raise RevisionNotFound(f"the composition revision does not compose: {exc.detail}") from None
-        except IntegrityError:
-            continue
-    raise RevisionNotFound("the composition could not be registered; retry")
+    try:  # a concurrent first use of the same recipe registers it once; this one then reads that row
+        composition, _created = compositions.create_composition(session, runtime, principal, body)
+    except Invalid as exc:
+        raise RevisionNotFound(f"the composition revision does not compose: {exc.detail}") from None
+    return composition
