@@ -3,6 +3,7 @@ contiguous and ``latest`` is the newest version (DESIGN invariant 8)."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -165,3 +166,56 @@ def test_parallel_first_uses_of_the_same_recipes_register_each_once(
     for same in by_recipe.values():
         assert len({answer.json()["id"] for answer in same}) == 1
         assert sorted(answer.status_code for answer in same) == [200] * (len(same) - 1) + [201]
+
+
+def _resumable_upload(client: httpx.Client, namespace: str, data: bytes) -> str:
+    body = {"kind": "base", "metadata": {}, "parents": [], "transfer": "streamed"}
+    response = client.post(f"/v1/models/{namespace}/net/uploads", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _put_part(client: httpx.Client, upload: str, data: bytes) -> httpx.Response:
+    return client.put(
+        f"/v1/uploads/{upload}/parts/1",
+        params={"sha256": hashlib.sha256(data).hexdigest()},
+        content=data,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+
+
+def test_one_part_sent_many_times_at_once_is_noted_once(live_server: LiveServer, namespace: NamespaceAccess) -> None:
+    """A retry racing its original: every PUT of the part answers 200 (the losing insert was a 500)."""
+    data = tiny_model_bytes(seed=300)
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name)
+        upload = _resumable_upload(client, namespace.name, data)
+    answers = _in_parallel(live_server, namespace.write_token, lambda c, _i: _put_part(c, upload, data))
+    assert _statuses(answers) == [200] * PARALLEL, [r.text for r in answers if r.status_code != 200][:3]
+    with live_server.client(namespace.write_token) as client:
+        assert [part["number"] for part in client.get(f"/v1/uploads/{upload}").json()["parts"]] == [1]
+        done = client.post(f"/v1/uploads/{upload}/complete", json={"sha256": hashlib.sha256(data).hexdigest()})
+        assert done.status_code == 201, done.text
+        assert client.get(f"/v1/artifacts/{done.json()['id']}/file").content == data
+
+
+def test_completing_one_upload_from_many_requests_at_once_makes_one_version(
+    live_server: LiveServer, namespace: NamespaceAccess
+) -> None:
+    """Every request streamed the parts with no transaction held and registered its own version (6 versions
+    of one upload); now one completes it and the others get a 409 naming the version it made."""
+    data = tiny_model_bytes(seed=301)
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name)
+        upload = _resumable_upload(client, namespace.name, data)
+        assert _put_part(client, upload, data).status_code == 200
+    answers = _in_parallel(
+        live_server, namespace.write_token, lambda c, _i: c.post(f"/v1/uploads/{upload}/complete", json={})
+    )
+    assert _statuses(answers) == [201] + [409] * (PARALLEL - 1), [r.text for r in answers][:3]
+    [made] = [r.json()["id"] for r in answers if r.status_code == 201]
+    assert all(made in r.json()["detail"] for r in answers if r.status_code == 409)
+    with live_server.client(namespace.read_token) as client:
+        versions, latest = _versions(client, namespace.name)
+        assert (versions, latest) == ([1], 1)
+        assert client.get(f"/v1/artifacts/{made}/file").content == data

@@ -7,7 +7,8 @@ import hashlib
 from collections.abc import Iterator
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.auth.principal import Principal
@@ -16,7 +17,7 @@ from registry.db.base import utcnow
 from registry.db.session import after_commit, end_read_phase
 from registry.domain.artifacts import check_metadata, check_parents, new_id, register_artifact
 from registry.domain.models import get_in_live_model
-from registry.errors import Conflict, Invalid
+from registry.errors import Conflict, Invalid, NotFound
 from registry.models import Artifact, Model, Namespace, Upload, UploadPart
 from registry.models.artifact import ArtifactKind
 from registry.resources.artifacts.content import check_content
@@ -95,10 +96,19 @@ def parts(session: Session, upload: Upload) -> list[UploadPart]:
 
 
 def record_part(session: Session, upload: Upload, number: int, size: int, sha256: str) -> UploadPart:
+    """Note the part just staged, replacing what was noted for its number. The same part sent twice at once
+    (a retry racing its original) inserts once: the insert is the first statement of its savepoint, and the
+    loser of the race updates the winner's row instead of answering 500."""
     part = session.get(UploadPart, (upload.id, number))
     if part is None:
-        part = UploadPart(upload_id=upload.id, number=number, size=size, sha256=sha256, blob_key="")
-        session.add(part)
+        try:
+            with session.begin_nested():
+                part = UploadPart(upload_id=upload.id, number=number, size=size, sha256=sha256, blob_key="")
+                session.add(part)
+        except IntegrityError:
+            part = session.get(UploadPart, (upload.id, number))
+            if part is None:
+                raise
     part.size, part.sha256, part.blob_key = size, sha256, upload_part_key(upload.id, number)
     session.flush()
     return part
@@ -137,7 +147,8 @@ def delete_part_blobs(store: BlobStore, stored: list[UploadPart]) -> None:
 def complete_upload(
     session: Session, runtime: Runtime, principal: Principal, model: Model, upload: Upload, sha256: str | None
 ) -> Artifact:
-    """Join the parts into the model's next version; the staged parts are deleted once that is committed."""
+    """Join the parts into the model's next version; the staged parts are deleted once that is committed.
+    Completing one upload from two requests at once makes one version: the other answers 409."""
     check_open(upload)
     sha256 = claimed_sha256(upload, sha256)
     target = direct.of(upload)
@@ -145,12 +156,19 @@ def complete_upload(
         stored_parts: list[UploadPart] = []
         stored = direct.join_and_verify(session, runtime, upload, target, sha256)
     else:
-        stored_parts = parts(session, upload)
-        check_parts_contiguous(stored_parts)
-        # As for a single upload: no transaction (no lock, no pooled connection) while the parts stream.
-        end_read_phase(session)
-        stored = _ingest_parts(runtime, stored_parts, sha256)
-        check_content(upload.kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size))
+        try:
+            stored_parts = parts(session, upload)
+            check_parts_contiguous(stored_parts)
+            # As for a single upload: no transaction (no lock, no pooled connection) while the parts stream.
+            end_read_phase(session)
+            stored = _ingest_parts(runtime, stored_parts, sha256)
+            check_content(
+                upload.kind, stored.header, lambda: runtime.store.read(blob_key(stored.sha256), 0, stored.size)
+            )
+        except Exception:  # its parts gone or emptied under it: say so, not what that made of the read
+            _lock_open(session, upload)
+            raise
+    _lock_open(session, upload)
     artifact = register_artifact(
         session,
         model,
@@ -165,6 +183,23 @@ def complete_upload(
     session.flush()
     after_commit(session, lambda: delete_part_blobs(runtime.store, stored_parts))  # only once the artifact is safe
     return artifact
+
+
+def _lock_open(session: Session, upload: Upload) -> None:
+    """Take the upload's row for this transaction (a no-op UPDATE, as ``lock_model``: the write lock on
+    SQLite, the row lock on Postgres) if it is still open; a 409 if another request completed it meanwhile
+    (or 404: aborted). Its bytes were read with no transaction held, so this is where two completions meet."""
+    still_open = session.execute(
+        update(Upload)
+        .where(Upload.id == upload.id, Upload.artifact_id.is_(None))
+        .values(kind=Upload.kind)
+        .execution_options(synchronize_session=False)
+    )
+    if still_open.rowcount != 1:  # type: ignore[attr-defined]
+        completed = session.scalar(select(Upload.artifact_id).where(Upload.id == upload.id))
+        if completed is None:
+            raise NotFound(f"upload {upload.id} was aborted meanwhile")
+        raise Conflict(f"upload {upload.id} was completed by another request (artifact {completed})")
 
 
 def claimed_sha256(upload: Upload, sha256: str | None) -> str | None:
