@@ -219,3 +219,46 @@ def test_completing_one_upload_from_many_requests_at_once_makes_one_version(
         versions, latest = _versions(client, namespace.name)
         assert (versions, latest) == ([1], 1)
         assert client.get(f"/v1/artifacts/{made}/file").content == data
+
+
+def _folder_upload(client: httpx.Client, namespace: str, data: bytes) -> str:
+    body = {"kind": "base", "metadata": {}, "parents": []}
+    upload = client.post(f"/v1/models/{namespace}/net/folder-uploads", json=body).json()["id"]
+    stored = client.put(f"/v1/folder-uploads/{upload}/files/model.safetensors", content=data)
+    assert stored.status_code == 200, stored.text
+    return str(upload)
+
+
+def test_completing_and_aborting_one_upload_at_once_ends_one_way(
+    live_server: LiveServer, namespace: NamespaceAccess
+) -> None:
+    """Half the requests complete the upload, half abort it: it becomes one version or is aborted, never
+    both (a complete then an abort both answered success), and no request gets a 5xx (an abort under a
+    folder complete was a 500)."""
+    data = tiny_model_bytes(seed=302)
+    digest = hashlib.sha256(data).hexdigest()
+    with live_server.client(namespace.write_token) as client:
+        create_model(client, namespace.name)
+        resumable = _resumable_upload(client, namespace.name, data)
+        assert _put_part(client, resumable, data).status_code == 200
+        folder = _folder_upload(client, namespace.name, data)
+    routes = {
+        resumable: (f"/v1/uploads/{resumable}", {}),
+        folder: (f"/v1/folder-uploads/{folder}", {"files": [{"path": "model.safetensors", "sha256": digest}]}),
+    }
+    made = 0
+    for path, completion in routes.values():
+        answers = _in_parallel(
+            live_server,
+            namespace.write_token,
+            lambda c, i, path=path, completion=completion: (
+                c.post(f"{path}/complete", json=completion) if i % 2 else c.delete(path)
+            ),
+        )
+        statuses = _statuses(answers)
+        assert set(statuses) <= {201, 204, 404, 409}, [r.text for r in answers if r.status_code >= 500][:3]
+        assert (statuses.count(201), statuses.count(204)) in ((1, 0), (0, 1)), statuses
+        made += statuses.count(201)
+    with live_server.client(namespace.read_token) as client:
+        items = client.get(f"/v1/models/{namespace.name}/net/artifacts", params={"page_size": 100}).json()["items"]
+    assert [item["version"] for item in items] == list(range(1, made + 1))

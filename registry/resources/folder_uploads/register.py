@@ -82,7 +82,7 @@ def complete_upload(
     """The version made of ``upload``'s files, which must be exactly ``listed``. One complete at a time per
     model (the model is locked first), so a second complete of the same upload sees the first's result."""
     lock_model(session, model)
-    session.refresh(upload)
+    service.reread(session, upload)
     service.check_open(upload)
     files = service.manifest(service.stored_files(session, upload), listed)
     kind = ArtifactKind(upload.kind)

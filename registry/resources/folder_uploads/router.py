@@ -91,12 +91,12 @@ def complete_folder_upload(
 
 
 @router.delete(
-    "/folder-uploads/{upload_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(*AUTH_ERRORS, NotFound)
+    "/folder-uploads/{upload_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(*AUTH_ERRORS, NotFound, Conflict),
 )
 def abort_folder_upload(upload_id: str, session: SessionDep, principal: PrincipalDep) -> None:
     """Abandon a folder upload; its stored files are left to gc (they may be another version's too)."""
     ns, _model, upload = service.get_upload(session, upload_id)
     principal.require(Role.write, ns, hidden_as=f"folder upload {upload_id[:64]!r}")
-    service.check_open(upload)
-    session.delete(upload)
-    session.flush()
+    service.abort_upload(session, upload)

@@ -17,7 +17,7 @@ from registry.db.session import end_read_phase
 from registry.db.upsert import upsert
 from registry.domain.artifacts import check_metadata, check_parents, new_id
 from registry.domain.models import get_in_live_model
-from registry.errors import Conflict, Invalid
+from registry.errors import Conflict, Invalid, NotFound
 from registry.models import FolderUpload, FolderUploadFile, Model, Namespace
 from registry.models.artifact import ArtifactKind
 from registry.models.artifact_file import SAFETENSORS
@@ -162,6 +162,26 @@ def lock_upload(session: Session, upload: FolderUpload) -> None:
     )
 
 
+def reread(session: Session, upload: FolderUpload) -> None:
+    """Load the upload's row again after taking a lock (what another request committed meanwhile); a 404
+    if it was aborted meanwhile."""
+    current = session.scalar(
+        select(FolderUpload).where(FolderUpload.id == upload.id).execution_options(populate_existing=True)
+    )
+    if current is None:
+        raise NotFound(f"folder upload {upload.id} was aborted meanwhile")
+
+
+def abort_upload(session: Session, upload: FolderUpload) -> None:
+    """Drop an open upload; a 409 if a concurrent ``complete`` made it a version first (it is locked before
+    it is looked at, as ``complete`` locks it before marking it done)."""
+    lock_upload(session, upload)
+    reread(session, upload)
+    check_open(upload)
+    session.delete(upload)
+    session.flush()
+
+
 def manifest(stored: list[FolderUploadFile], listed: list[FolderFileRef]) -> list[FolderFile]:
     """The stored files, if they are exactly the ones the client lists (same paths, same sha256s)."""
     if not listed:
@@ -195,7 +215,7 @@ def finish_upload(session: Session, upload: FolderUpload, artifact_id: str) -> N
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"folder upload {upload.id} was completed by another request meanwhile")
+        raise Conflict(f"folder upload {upload.id} was completed or aborted by another request meanwhile")
     session.execute(delete(FolderUploadFile).where(FolderUploadFile.upload_id == upload.id))
     session.flush()
     session.refresh(upload)

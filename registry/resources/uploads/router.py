@@ -127,7 +127,7 @@ def complete_upload(
 @router.delete(
     "/uploads/{upload_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=responses(*AUTH_ERRORS, NotFound),
+    responses=responses(*AUTH_ERRORS, NotFound, Conflict),
 )
 def abort_upload(upload_id: str, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep) -> None:
     """Abandon an upload and drop its staged parts."""

@@ -224,8 +224,10 @@ def _ingest_parts(runtime: Runtime, stored_parts: list[UploadPart], sha256: str 
 
 
 def abort_upload(session: Session, store: BlobStore, upload: Upload) -> None:
-    """Drop the upload; its staged parts go once that is committed."""
+    """Drop the upload; its staged parts go once that is committed. A 409 if a concurrent ``complete`` made
+    it a version first: the row is taken (``_lock_open``) before the parts are read."""
     check_open(upload)
+    _lock_open(session, upload)
     stored_parts = parts(session, upload)
     target = direct.of(upload)
     session.delete(upload)
