@@ -80,8 +80,11 @@ def complete_upload(
     listed: list[FolderFileRef],
 ) -> Artifact:
     """The version made of ``upload``'s files, which must be exactly ``listed``. One complete at a time per
-    model (the model is locked first), so a second complete of the same upload sees the first's result."""
+    model (the model is locked first), so a second complete of the same upload sees the first's result; the
+    upload is locked next, so an abort (which locks it too) is wholly before or after, never between reading
+    its files and registering them."""
     lock_model(session, model)
+    service.lock_upload(session, upload)
     service.reread(session, upload)
     service.check_open(upload)
     files = service.manifest(service.stored_files(session, upload), listed)
