@@ -80,6 +80,13 @@ def make_signatures(shapes: dict[str, tuple[int, ...]], bits: int, count: int = 
     ]
 
 
+def local_server_env(data_dir: Path) -> dict[str, str]:
+    """This environment without PATCHHUB_* settings, for a server on SQLite + local blobs in ``data_dir``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHHUB_")}
+    env.update({"PATCHHUB_DATA_DIR": str(data_dir), "PATCHHUB_BROKER_URL": "memory://", "PYTHONPATH": str(REPO)})
+    return env
+
+
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "registry.cli", "serve", "--port", str(port)],
@@ -200,8 +207,7 @@ def main() -> None:
     parser.add_argument("--many", type=int, default=10)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="patchhub-compose-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHHUB_")}
-    env.update({"PATCHHUB_DATA_DIR": str(work / "data"), "PATCHHUB_BROKER_URL": "memory://", "PYTHONPATH": str(REPO)})
+    env = local_server_env(work / "data")
     port = free_port()
     try:
         base_path = work / "base.safetensors"

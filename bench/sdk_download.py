@@ -14,7 +14,6 @@ after one warm-up round of each, and prints the SDK's speed as a fraction of pla
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
@@ -27,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compose import CHUNK, REPO, make_base, start_server, stop
+from compose import CHUNK, local_server_env, make_base, start_server, stop
 
 from patchhub import Client
 from patchhub.download import file_sha256
@@ -63,8 +62,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="patchhub-sdk-download-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHHUB_")}
-    env.update({"PATCHHUB_DATA_DIR": str(work / "data"), "PATCHHUB_BROKER_URL": "memory://", "PYTHONPATH": str(REPO)})
+    env = local_server_env(work / "data")
     port = free_port()
     server = None
     try:
