@@ -48,7 +48,6 @@ if TYPE_CHECKING:
         GetObjectOutputTypeDef,
         HeadObjectOutputTypeDef,
         MultipartUploadTypeDef,
-        PartTypeDef,
         UploadPartOutputTypeDef,
     )
 
@@ -72,11 +71,11 @@ def part_size_for(part_number: int, base_size: int) -> int:
     return min(base_size << ((part_number - 1) // PARTS_PER_SIZE_STEP), MAX_PART_SIZE)
 
 
-def completed_part(listed: PartTypeDef) -> CompletedPartTypeDef:
-    """A part as ListParts gives it, as CompleteMultipartUpload takes it (with its CRC32 when it has one)."""
-    part: CompletedPartTypeDef = {"PartNumber": listed["PartNumber"], "ETag": listed["ETag"]}
-    if "ChecksumCRC32" in listed:
-        part["ChecksumCRC32"] = listed["ChecksumCRC32"]
+def completed_part(number: int, etag: str, crc32: str | None) -> CompletedPartTypeDef:
+    """A part as CompleteMultipartUpload takes it (with its CRC32 when it has one)."""
+    part: CompletedPartTypeDef = {"PartNumber": number, "ETag": etag}
+    if crc32 is not None:
+        part["ChecksumCRC32"] = crc32
     return part
 
 
@@ -330,7 +329,7 @@ class S3BlobStore(BlobStore):
             with urllib.request.urlopen(put, timeout=10):
                 pass
             listed = self.client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id)["Parts"]
-            parts: list[CompletedPartTypeDef] = [completed_part(part) for part in listed]
+            parts = [completed_part(p["PartNumber"], p["ETag"], p.get("ChecksumCRC32")) for p in listed]
             self.client.complete_multipart_upload(
                 Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from registry.blobs.base import BlobStore
-from registry.blobs.s3 import UNVERIFIED_TAG, S3BlobStore
+from registry.blobs.s3 import UNVERIFIED_TAG, S3BlobStore, completed_part
 from registry.blobs.s3_client import MIN_PART_SIZE, error_code
 from registry.storage.ranges import ByteRange
 from registry.storage.read_ahead import iter_in_order, split
@@ -135,7 +135,7 @@ class S3DirectUploads:
     def complete(self, upload: DirectUpload, parts: list[StoredPart]) -> str:
         """Join ``parts`` (1..N, as listed by ``parts``) into one object, still invisible (staged, or tagged
         unverified in place); returns its ETag, which the read-back and ``discard`` hold it to."""
-        completed: list[CompletedPartTypeDef] = [_completed(p) for p in parts]
+        completed: list[CompletedPartTypeDef] = [completed_part(p.number, p.etag, p.crc32) for p in parts]
         client, bucket = self.store.client, self.store.bucket
         try:
             if upload.in_place:  # never over an object already there
@@ -258,13 +258,6 @@ def _read(response: GetObjectOutputTypeDef, span: ByteRange, stop: threading.Eve
     if received != span.length:
         raise RuntimeError(f"asked for {span.length} bytes at {span.start}, the store sent {received}")
     return pieces
-
-
-def _completed(part: StoredPart) -> CompletedPartTypeDef:
-    completed: CompletedPartTypeDef = {"PartNumber": part.number, "ETag": part.etag}
-    if part.crc32 is not None:
-        completed["ChecksumCRC32"] = part.crc32
-    return completed
 
 
 def direct_uploads(store: BlobStore) -> S3DirectUploads | None:

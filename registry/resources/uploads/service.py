@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.auth.principal import Principal
 from registry.blobs import BlobStore
 from registry.db.base import utcnow
 from registry.db.session import after_commit, end_read_phase
+from registry.db.upsert import upsert
 from registry.domain.artifacts import check_metadata, check_parents, new_id, register_artifact
 from registry.domain.models import get_in_live_model
 from registry.errors import Conflict, Invalid, NotFound
@@ -96,21 +96,13 @@ def parts(session: Session, upload: Upload) -> list[UploadPart]:
 
 
 def record_part(session: Session, upload: Upload, number: int, size: int, sha256: str) -> UploadPart:
-    """Note the part just staged, replacing what was noted for its number. The same part sent twice at once
-    (a retry racing its original) inserts once: the insert is the first statement of its savepoint, and the
-    loser of the race updates the winner's row instead of answering 500."""
-    part = session.get(UploadPart, (upload.id, number))
-    if part is None:
-        try:
-            with session.begin_nested():
-                part = UploadPart(upload_id=upload.id, number=number, size=size, sha256=sha256, blob_key="")
-                session.add(part)
-        except IntegrityError:
-            part = session.get(UploadPart, (upload.id, number))
-            if part is None:
-                raise
-    part.size, part.sha256, part.blob_key = size, sha256, upload_part_key(upload.id, number)
-    session.flush()
+    """Note the part just staged, replacing what was noted for its number, in one statement: the same part
+    sent twice at once (a retry racing its original) is noted once, as a folder upload's files are."""
+    values = {"upload_id": upload.id, "number": number, "size": size, "sha256": sha256}
+    values["blob_key"] = upload_part_key(upload.id, number)
+    upsert(session, UploadPart, values, conflict=("upload_id", "number"), update=("size", "sha256", "blob_key"))
+    part = session.get(UploadPart, (upload.id, number), populate_existing=True)
+    assert part is not None
     return part
 
 
